@@ -1,0 +1,155 @@
+/**
+ * The one module that reads the environment and the config file. Precedence: command-line
+ * flags > environment (OBS_*) > config file > defaults. Everything else gets typed options.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { HubError } from './errors.ts';
+
+const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v;
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: port.default(7070),
+    telnetPort: port.default(4242),
+    dataDir: z.string().default('./data'),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    maxTags: z.coerce.number().int().min(1).max(64).default(16),
+    maxBodyBytes: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
+    store: z
+      .object({
+        hotWindow: duration.default(2 * 3_600_000),
+        rawRetention: duration.default(15 * 86_400_000),
+        rollup1mRetention: duration.default(90 * 86_400_000),
+        rollup1hRetention: duration.default(730 * 86_400_000),
+        maintenanceInterval: duration.default(60_000),
+      })
+      .strict()
+      .default({} as never),
+    bus: z
+      .object({
+        segmentBytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024 * 1024),
+        retentionBytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .default(4 * 1024 * 1024 * 1024),
+        retentionAge: duration.default(24 * 3_600_000),
+      })
+      .strict()
+      .default({} as never),
+    agent: z
+      .object({
+        enabled: z.boolean().default(true),
+        interval: duration.default(2_000),
+        tags: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .default({} as never),
+  })
+  .strict();
+
+export type HubConfig = z.infer<typeof configSchema>;
+
+/** Flags as the command line gives them: only what the user typed. */
+export type ConfigFlags = {
+  config?: string;
+  host?: string;
+  port?: string | number;
+  telnetPort?: string | number;
+  dataDir?: string;
+  logLevel?: string;
+};
+
+export type ConfigSources = {
+  flags?: ConfigFlags;
+  env?: Record<string, string | undefined>;
+  readFile?: (path: string) => string;
+};
+
+const ENV_KEYS: [string, keyof ConfigFlags][] = [
+  ['OBS_CONFIG', 'config'],
+  ['OBS_HOST', 'host'],
+  ['OBS_PORT', 'port'],
+  ['OBS_TELNET_PORT', 'telnetPort'],
+  ['OBS_DATA_DIR', 'dataDir'],
+  ['OBS_LOG_LEVEL', 'logLevel'],
+];
+
+function pick(obj: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+function readConfigFile(path: string, readFile: (p: string) => string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (e) {
+    throw new HubError('INVALID_CONFIG', `Cannot read config file ${path}: ${(e as Error).message}`, {
+      cause: e,
+      where: path,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (e) {
+    throw new HubError('INVALID_CONFIG', `Config file ${path} is not valid YAML: ${(e as Error).message}`, {
+      cause: e,
+      where: path,
+    });
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new HubError('INVALID_CONFIG', `Config file ${path} must hold a mapping of settings`, {
+      where: path,
+    });
+  return parsed as Record<string, unknown>;
+}
+
+/** Builds the hub's configuration from flags, environment, config file and defaults. */
+export function loadConfig(sources: ConfigSources = {}): HubConfig {
+  const env = sources.env ?? process.env;
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, key] of ENV_KEYS) fromEnv[key] = env[name];
+  const flags = pick({ ...(sources.flags ?? {}) });
+  const overrides = { ...pick(fromEnv), ...flags };
+  const configPath = overrides['config'] as string | undefined;
+  delete overrides['config'];
+  const file = configPath
+    ? readConfigFile(configPath, sources.readFile ?? ((p) => readFileSync(p, 'utf8')))
+    : {};
+  const merged = { ...file, ...overrides };
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.join('.') || '(root)';
+    const origin = configPath ? ` (config file ${configPath}, flags or OBS_* environment)` : '';
+    throw new HubError('INVALID_CONFIG', `Invalid setting ${where}: ${issue.message}${origin}`, { where });
+  }
+  const config = result.data;
+  if (!config.agent.tags['host']) config.agent.tags['host'] = hostname();
+  return config;
+}

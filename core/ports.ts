@@ -1,0 +1,157 @@
+/**
+ * The ports: one small interface per external system. The core depends on these only; each has
+ * an embedded adapter (used by `npm start` and the tests) and real ones for running at scale.
+ */
+import type { HubError } from './errors.ts';
+import type { AlertEvent, AppRef, LogRecord, MetricPoint, ScalingDecision, Span, Tags } from './model.ts';
+import type { LookupResult, MetricQuery, SeriesResult } from './query.ts';
+
+/* ---------------------------------------------------------------- Bus */
+
+export type BusMessage = {
+  /** Keeps related messages (a series, a trace) on one partition. */
+  key?: string;
+  value: Uint8Array;
+  headers?: Record<string, string>;
+};
+
+export type BusRecord = BusMessage & {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Epoch ms when the bus appended it. */
+  ts: number;
+};
+
+export type SubscribeOptions = {
+  topic: string;
+  /** Consumers of one group share the records; each group sees every record. */
+  group: string;
+  /**
+   * Handles one batch. Offsets are committed only after it resolves; if it rejects, the same
+   * records are delivered again after a backoff. It must therefore be idempotent.
+   */
+  onBatch(records: BusRecord[]): Promise<void>;
+  /** Upper bound of one batch, in bytes of values. */
+  maxBatchBytes?: number;
+};
+
+export type Subscription = {
+  /** Stops delivery; the batch in flight finishes and is committed first. */
+  close(): Promise<void>;
+};
+
+export type TopicStats = {
+  topic: string;
+  partition: number;
+  endOffset: number;
+  bytes: number;
+  groups: { group: string; committed: number; lag: number }[];
+};
+
+export type Bus = {
+  /** Appends messages; resolves only once they would survive a crash of the process. */
+  publish(topic: string, messages: BusMessage[]): Promise<void>;
+  /** Starts delivering records of `topic` to `onBatch`, from the group's committed offset. */
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Sizes, offsets and lag per topic and group, for `/metrics`. */
+  stats(): Promise<TopicStats[]>;
+  close(): Promise<void>;
+};
+
+/* ---------------------------------------------------------------- MetricStore */
+
+/** Where a batch came from, so that replaying it after a crash writes nothing twice. */
+export type WriteCheckpoint = { stream: string; offset: number };
+
+export type MetricStore = {
+  /**
+   * Stores points durably. With a checkpoint, the store records it in the same transaction, and
+   * `checkpoint(stream)` tells the last one stored.
+   */
+  write(points: MetricPoint[], checkpoint?: WriteCheckpoint): Promise<void>;
+  /** The last checkpoint stored for `stream`, or -1. */
+  checkpoint(stream: string): Promise<number>;
+  /** Evaluates an OpenTSDB-style query. */
+  query(query: MetricQuery): Promise<SeriesResult[]>;
+  /** Names for auto-completion: metrics, tag keys or tag values starting with `prefix`. */
+  suggest(type: 'metrics' | 'tagk' | 'tagv', prefix: string, max: number): Promise<string[]>;
+  /** Series of a metric (or of any metric, with `metric` = `*`) whose tags match. */
+  lookup(metric: string, tags: Tags, limit: number): Promise<LookupResult[]>;
+  /** Bytes this store keeps on disk. */
+  diskBytes(): Promise<number>;
+  close(): Promise<void>;
+};
+
+/* ---------------------------------------------------------------- Spans and logs */
+
+export type SpanQuery = {
+  service?: string;
+  name?: string;
+  tags?: Tags;
+  minDuration?: number;
+  /** Epoch µs. */
+  start: number;
+  /** Epoch µs. */
+  end: number;
+  limit: number;
+};
+
+export type SpanStore = {
+  /** Stores spans durably; writing the same span twice keeps one. */
+  write(spans: Span[]): Promise<void>;
+  /** Every stored span of a trace. */
+  getTrace(traceId: string): Promise<Span[]>;
+  /** Trace ids whose spans match, newest first. */
+  search(query: SpanQuery): Promise<string[]>;
+  services(): Promise<string[]>;
+  close(): Promise<void>;
+};
+
+export type LogQuery = { source?: string; text?: string; start: number; end: number; limit: number };
+
+export type LogStore = {
+  write(records: LogRecord[]): Promise<void>;
+  search(query: LogQuery): Promise<LogRecord[]>;
+  close(): Promise<void>;
+};
+
+/* ---------------------------------------------------------------- Notifier */
+
+export type NotifyResult = { ok: true } | { ok: false; error: HubError };
+
+export type Notifier = {
+  /** Sends one group of alerts to one receiver; failures come back as a result, never thrown. */
+  notify(receiver: string, alerts: AlertEvent[]): Promise<NotifyResult>;
+};
+
+/* ---------------------------------------------------------------- Orchestrator */
+
+export type TaskInfo = { id: string; app: string; host: string; state: string; startedAt?: number };
+
+export type Orchestrator = {
+  /** Apps the orchestrator runs, with their instance counts. */
+  listApps(): Promise<{ app: AppRef; instances: number }[]>;
+  /** Tasks (containers) of one app. */
+  tasks(app: AppRef): Promise<TaskInfo[]>;
+  /** Sets an app's instance count; resolves when the orchestrator accepted it. */
+  scale(decision: ScalingDecision): Promise<void>;
+};
+
+/* ---------------------------------------------------------------- ContainerSource */
+
+export type ContainerInfo = {
+  id: string;
+  /** Tags every point of this container carries: project, app, task, container. */
+  tags: Tags;
+  /** A pid inside the container, for its network namespace. */
+  pid?: number;
+  cgroupPath: string;
+};
+
+export type ContainerSource = {
+  /** Containers running now. */
+  list(): Promise<ContainerInfo[]>;
+  /** One sample of every metric of these containers. */
+  sample(containers: ContainerInfo[], ts: number): Promise<MetricPoint[]>;
+};
