@@ -43,7 +43,7 @@ export const configSchema = z
         maintenanceInterval: duration.default(60_000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     bus: z
       .object({
         segmentBytes: z.coerce
@@ -59,7 +59,7 @@ export const configSchema = z
         retentionAge: duration.default(24 * 3_600_000),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
     agent: z
       .object({
         enabled: z.boolean().default(true),
@@ -67,7 +67,7 @@ export const configSchema = z
         tags: z.record(z.string(), z.string()).default({}),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
   })
   .strict();
 

@@ -1,0 +1,49 @@
+/** The `obs` command. */
+import { Command } from 'commander';
+import { type ConfigFlags, loadConfig } from '../core/config.ts';
+import { isHubError } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
+import { startHub } from './hub.ts';
+
+const program = new Command();
+program.name('obs').description('Metrics, alerts and tracing hub for a Mesos/Marathon/Docker PaaS');
+
+program
+  .command('hub')
+  .description('run the hub: ingest, stores, APIs and pages, with an agent for this machine')
+  .option('--config <file>', 'YAML config file (env OBS_CONFIG)')
+  .option('--host <address>', 'address to bind (env OBS_HOST, default 127.0.0.1)')
+  .option('--port <port>', 'HTTP port (env OBS_PORT, default 7070)')
+  .option('--telnet-port <port>', 'OpenTSDB telnet port (env OBS_TELNET_PORT, default 4242)')
+  .option('--data-dir <dir>', 'where data is kept (env OBS_DATA_DIR, default ./data)')
+  .option('--log-level <level>', 'debug, info, warn or error (env OBS_LOG_LEVEL)')
+  .action(async (flags: ConfigFlags) => {
+    const config = loadConfig({ flags });
+    const logger = createLogger({ level: config.logLevel });
+    const hub = await startHub(config, { logger });
+    logger.info('hub started', { url: hub.url, telnetPort: hub.telnetPort, dataDir: config.dataDir });
+    process.stdout.write(
+      `obs hub is running at ${hub.url}  (OpenTSDB telnet on port ${hub.telnetPort}, data in ${config.dataDir})\n`,
+    );
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('stopping', { signal });
+      hub.close().then(
+        () => process.exit(0),
+        (e) => {
+          logger.error('stop failed', { err: e });
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (isHubError(e)) process.stderr.write(`obs: ${e.message}\n`);
+  else process.stderr.write(`obs: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.ts';
+import { HubError } from './errors.ts';
+
+const file = (text: string) => () => text;
+
+describe('loadConfig', () => {
+  it('has sane defaults', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.port).toBe(7070);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.dataDir).toBe('./data');
+    expect(c.telnetPort).toBe(4242);
+    expect(c.store.hotWindow).toBe(7_200_000);
+    expect(c.agent.tags['host']).toBeTruthy();
+  });
+
+  it('takes flags over environment over file over defaults', () => {
+    const readFile = file('port: 1000\ndataDir: /from-file\ntelnetPort: 1001\nstore:\n  hotWindow: 30m\n');
+    const env = { OBS_CONFIG: 'obs.yaml', OBS_PORT: '2000', OBS_DATA_DIR: '/from-env' };
+    const c = loadConfig({ env, readFile, flags: { port: '3000' } });
+    expect(c.port).toBe(3000);
+    expect(c.dataDir).toBe('/from-env');
+    expect(c.telnetPort).toBe(1001);
+    expect(c.store.hotWindow).toBe(1_800_000);
+  });
+
+  it('names the bad setting', () => {
+    expect(() => loadConfig({ env: { OBS_PORT: 'seventy' } })).toThrow(/Invalid setting port/);
+    expect(() =>
+      loadConfig({ env: {}, flags: { config: 'x.yaml' }, readFile: file('store:\n  hotWindow: 2 hours\n') }),
+    ).toThrow(/store\.hotWindow.*Invalid duration/);
+    expect(() =>
+      loadConfig({ env: {}, flags: { config: 'x.yaml' }, readFile: file('colour: blue\n') }),
+    ).toThrow(HubError);
+  });
+
+  it('says when the config file cannot be read or parsed', () => {
+    const missing = () => {
+      throw new Error('ENOENT: no such file');
+    };
+    expect(() => loadConfig({ env: {}, flags: { config: 'gone.yaml' }, readFile: missing })).toThrow(
+      /Cannot read config file gone.yaml/,
+    );
+    expect(() =>
+      loadConfig({ env: {}, flags: { config: 'bad.yaml' }, readFile: file('port: [1,\n') }),
+    ).toThrow(/not valid YAML/);
+  });
+});

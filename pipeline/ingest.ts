@@ -1,0 +1,106 @@
+/**
+ * The ingest: publishes accepted points to the Bus (the acknowledgement point) and moves them
+ * from the Bus into the MetricStore. The store records the bus offset with every write, so a
+ * replay after a crash skips what was already stored: nothing lost, nothing written twice.
+ */
+import type { Logger } from '../core/logger.ts';
+import type { HubInstruments } from '../core/metrics.ts';
+import type { MetricPoint } from '../core/model.ts';
+import type { Bus, BusRecord, MetricStore, Subscription } from '../core/ports.ts';
+import { decodePoints, encodePoints } from './codec/points-codec.ts';
+
+export const METRICS_TOPIC = 'metrics';
+
+export type IngestOptions = {
+  bus: Bus;
+  store: MetricStore;
+  logger: Logger;
+  instruments: HubInstruments;
+  topic?: string;
+  group?: string;
+};
+
+export type PointsListener = (points: MetricPoint[]) => void;
+
+export type Ingest = {
+  /** Resolves once the points are durable on the Bus: the moment to answer 2xx. */
+  publish(points: MetricPoint[], protocol: string): Promise<void>;
+  /** Starts moving points from the Bus into the store. */
+  start(): Promise<void>;
+  /** Called with each batch after it is stored (live pages, alerting). */
+  onStored(listener: PointsListener): () => void;
+  stop(): Promise<void>;
+};
+
+export function createIngest(options: IngestOptions): Ingest {
+  const { bus, store, logger, instruments } = options;
+  const topic = options.topic ?? METRICS_TOPIC;
+  const group = options.group ?? 'metric-store';
+  const listeners = new Set<PointsListener>();
+  let subscription: Subscription | undefined;
+  /** The last offset stored, per partition, as the store's checkpoints say. */
+  const stored = new Map<number, number>();
+
+  async function storedUpTo(partition: number): Promise<number> {
+    let offset = stored.get(partition);
+    if (offset === undefined) {
+      offset = await store.checkpoint(`${topic}/${partition}`);
+      stored.set(partition, offset);
+    }
+    return offset;
+  }
+
+  async function onBatch(records: BusRecord[]): Promise<void> {
+    const partitions = new Set(records.map((r) => r.partition));
+    for (const partition of partitions) {
+      const upTo = await storedUpTo(partition);
+      await writeBatch(records.filter((r) => r.partition === partition && r.offset > upTo));
+    }
+  }
+
+  async function writeBatch(fresh: BusRecord[]): Promise<void> {
+    if (fresh.length === 0) return;
+    const points: MetricPoint[] = [];
+    for (const r of fresh) {
+      try {
+        for (const p of decodePoints(r.value)) points.push(p);
+      } catch (e) {
+        instruments.recordsSkipped.inc({ topic });
+        logger.error('skipped an undecodable bus record', { topic, offset: r.offset, err: e });
+      }
+    }
+    const last = fresh[fresh.length - 1]!;
+    const stream = `${topic}/${last.partition}`;
+    const started = performance.now();
+    await store.write(points, { stream, offset: last.offset });
+    instruments.storeWriteSeconds.observe({}, (performance.now() - started) / 1000);
+    instruments.pointsStored.inc({}, points.length);
+    stored.set(last.partition, last.offset);
+    for (const l of listeners) {
+      try {
+        l(points);
+      } catch (e) {
+        logger.error('a points listener failed', { err: e });
+      }
+    }
+  }
+
+  return {
+    async publish(points, protocol) {
+      if (points.length === 0) return;
+      await bus.publish(topic, [{ value: encodePoints(points) }]);
+      instruments.pointsAccepted.inc({ protocol }, points.length);
+    },
+    async start() {
+      subscription = await bus.subscribe({ topic, group, onBatch });
+      logger.info('ingest started', { topic, group });
+    },
+    onStored(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async stop() {
+      await subscription?.close();
+    },
+  };
+}

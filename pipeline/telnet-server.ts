@@ -1,0 +1,110 @@
+/**
+ * OpenTSDB's telnet-style line protocol: `put` lines (errors answered per line, as OpenTSDB
+ * does), `version`, `help` and `exit`. Good lines are batched onto the Bus.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../core/logger.ts';
+import type { HubInstruments } from '../core/metrics.ts';
+import type { MetricPoint } from '../core/model.ts';
+import { parseTelnetLine } from './codec/opentsdb-put.ts';
+import type { Ingest } from './ingest.ts';
+
+export type TelnetServerOptions = {
+  ingest: Ingest;
+  logger: Logger;
+  instruments: HubInstruments;
+  maxTags: number;
+  version: string;
+  /** Points per Bus record (default 5,000). */
+  batchSize?: number;
+  /** Longest line accepted, in bytes (default 64 KiB). */
+  maxLineBytes?: number;
+};
+
+export type TelnetServer = {
+  server: Server;
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+};
+
+export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
+  const { ingest, logger, instruments } = options;
+  const batchSize = options.batchSize ?? 5_000;
+  const maxLine = options.maxLineBytes ?? 65_536;
+  const sockets = new Set<Socket>();
+
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    let rest = '';
+    let batch: MetricPoint[] = [];
+    let chain: Promise<void> = Promise.resolve();
+    const flush = () => {
+      if (batch.length === 0) return;
+      const points = batch;
+      batch = [];
+      chain = chain.then(() =>
+        ingest.publish(points, 'telnet').catch((e) => {
+          logger.error('telnet batch could not be published', { err: e, points: points.length });
+          socket.write(`put: unable to store ${points.length} data points: ${(e as Error).message}\n`);
+        }),
+      );
+    };
+    const handle = (line: string) => {
+      const r = parseTelnetLine(line, options.maxTags);
+      if (r.kind === 'put') {
+        batch.push(r.point);
+        if (batch.length >= batchSize) flush();
+      } else if (r.kind === 'error') {
+        instruments.pointsRejected.inc({ protocol: 'telnet', reason: r.reason });
+        socket.write(r.reply);
+      } else if (r.kind === 'command') {
+        if (r.command === 'version') socket.write(`net.opentsdb.tools ${options.version} obs\n`);
+        else if (r.command === 'exit') {
+          flush();
+          chain.then(() => socket.end());
+        } else if (r.command === 'help') socket.write('available commands: put version help exit\n');
+        else socket.write(`unknown command: ${r.command}.  Try \`help'.\n`);
+      }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      rest += chunk.toString('utf8');
+      let nl = rest.indexOf('\n');
+      while (nl >= 0) {
+        handle(rest.slice(0, nl));
+        rest = rest.slice(nl + 1);
+        nl = rest.indexOf('\n');
+      }
+      if (rest.length > maxLine) {
+        socket.write(`put: illegal argument: line longer than ${maxLine} bytes\n`);
+        instruments.pointsRejected.inc({ protocol: 'telnet', reason: 'format' });
+        rest = '';
+      }
+      flush();
+    });
+    socket.on('end', () => {
+      if (rest.trim() !== '') handle(rest);
+      rest = '';
+      flush();
+    });
+    socket.on('error', (e) => logger.debug('telnet connection error', { err: e }));
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  return {
+    server,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const addr = server.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

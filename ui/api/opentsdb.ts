@@ -1,0 +1,192 @@
+/**
+ * OpenTSDB's HTTP API on the hub's port, as OpenTSDB 2.4 answers it, so that its tools and
+ * Grafana's OpenTSDB data source work unchanged.
+ */
+import express, { type Request, type Response, Router } from 'express';
+import type { Clock } from '../../core/clock.ts';
+import { HubError } from '../../core/errors.ts';
+import type { HubInstruments } from '../../core/metrics.ts';
+import type { Tags } from '../../core/model.ts';
+import type { MetricStore } from '../../core/ports.ts';
+import { AGGREGATORS, type MetricQuery } from '../../core/query.ts';
+import { decodePutBody } from '../../pipeline/codec/opentsdb-put.ts';
+import type { Ingest } from '../../pipeline/ingest.ts';
+import { parseQueryBody, parseQueryParams } from '../../pipeline/query/parse.ts';
+import { toOpenTsdbResponse } from '../../pipeline/query/response.ts';
+
+export type OpenTsdbApiOptions = {
+  ingest: Ingest;
+  store: MetricStore;
+  clock: Clock;
+  instruments: HubInstruments;
+  maxTags: number;
+  maxBodyBytes: number;
+};
+
+export const OPENTSDB_VERSION = '2.4.1';
+
+/** OpenTSDB's error body. */
+export function openTsdbError(
+  res: Response,
+  status: number,
+  message: string,
+  details?: string,
+  extra?: object,
+): void {
+  res.status(status).json({ error: { code: status, message, ...(details ? { details } : {}), ...extra } });
+}
+
+function parseJson(req: Request): unknown {
+  const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+  if (text.trim() === '') throw new HubError('BAD_REQUEST', 'Missing request content', { where: 'body' });
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HubError('BAD_REQUEST', `Unable to parse the given JSON: ${(e as Error).message}`, {
+      cause: e,
+      where: 'body',
+    });
+  }
+}
+
+const FILTER_DOCS: Record<string, { examples: string; description: string }> = {
+  literal_or: {
+    examples: 'host=literal_or(web01|web02)',
+    description: 'Matches one of the pipe-separated values, case sensitive.',
+  },
+  iliteral_or: {
+    examples: 'host=iliteral_or(WEB01|web02)',
+    description: 'Like literal_or, case insensitive.',
+  },
+  not_literal_or: {
+    examples: 'host=not_literal_or(web01)',
+    description: 'Excludes the pipe-separated values, case sensitive.',
+  },
+  not_iliteral_or: {
+    examples: 'host=not_iliteral_or(WEB01)',
+    description: 'Like not_literal_or, case insensitive.',
+  },
+  wildcard: {
+    examples: 'host=wildcard(web*)',
+    description: 'Matches values with * standing for any characters, case sensitive.',
+  },
+  iwildcard: { examples: 'host=iwildcard(WEB*)', description: 'Like wildcard, case insensitive.' },
+  regexp: {
+    examples: 'host=regexp(web[0-9]+)',
+    description: 'Matches values a regular expression finds a match in.',
+  },
+};
+
+export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
+  const { ingest, store, clock, instruments } = options;
+  const router = Router();
+  const raw = express.raw({ type: () => true, limit: options.maxBodyBytes });
+
+  router.post('/api/put', raw, async (req, res) => {
+    let body: unknown;
+    try {
+      body = parseJson(req);
+    } catch (e) {
+      instruments.pointsRejected.inc({ protocol: 'http', reason: 'format' });
+      return openTsdbError(res, 400, (e as HubError).message);
+    }
+    const { points, errors, reasons } = decodePutBody(body, options.maxTags);
+    if (points.length === 0 && errors.length === 0)
+      return openTsdbError(res, 400, 'No datapoints found in content');
+    for (const reason of reasons) instruments.pointsRejected.inc({ protocol: 'http', reason });
+    await ingest.publish(points, 'http');
+    const details = 'details' in req.query;
+    const summary = 'summary' in req.query;
+    const failed = errors.length;
+    if (!details && !summary) {
+      if (failed > 0)
+        return openTsdbError(
+          res,
+          400,
+          'One or more data points had errors',
+          'Please see the TSD logs or append "details" to the put request',
+        );
+      return res.status(204).end();
+    }
+    const answer = details ? { errors, failed, success: points.length } : { failed, success: points.length };
+    res.status(failed > 0 ? 400 : 200).json(answer);
+  });
+
+  const answerQuery = async (res: Response, query: MetricQuery) => {
+    const results = await store.query(query);
+    res.json(toOpenTsdbResponse(results, query));
+  };
+  router.post('/api/query', raw, async (req, res) =>
+    answerQuery(res, parseQueryBody(parseJson(req), clock.now())),
+  );
+  router.get('/api/query', async (req, res) => {
+    const params = new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
+    await answerQuery(res, parseQueryParams(params, clock.now()));
+  });
+
+  router.get('/api/suggest', async (req, res) => {
+    const type = String(req.query['type'] ?? '');
+    if (type !== 'metrics' && type !== 'tagk' && type !== 'tagv')
+      throw new HubError(
+        'BAD_REQUEST',
+        `Invalid 'type' parameter "${type}": expected metrics, tagk or tagv`,
+        { where: 'type' },
+      );
+    const max = Number(req.query['max'] ?? 25);
+    if (!Number.isInteger(max) || max < 1)
+      throw new HubError('BAD_REQUEST', `Invalid 'max' parameter "${req.query['max']}"`, { where: 'max' });
+    res.json(await store.suggest(type, String(req.query['q'] ?? ''), max));
+  });
+
+  router.get('/api/search/lookup', async (req, res) => {
+    const m = String(req.query['m'] ?? '');
+    const limit = Number(req.query['limit'] ?? 25);
+    const started = clock.now();
+    const { metric, tags } = parseLookup(m);
+    const results = await store.lookup(metric, tags, Number.isInteger(limit) && limit > 0 ? limit : 25);
+    res.json({
+      type: 'LOOKUP',
+      metric,
+      tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+      limit,
+      time: clock.now() - started,
+      results,
+      startIndex: 0,
+      totalResults: results.length,
+    });
+  });
+
+  router.get('/api/config/filters', (_req, res) => res.json(FILTER_DOCS));
+  router.get('/api/aggregators', (_req, res) => res.json([...AGGREGATORS].sort()));
+  router.get('/api/version', (_req, res) =>
+    res.json({
+      version: OPENTSDB_VERSION,
+      short_revision: 'obs',
+      full_revision: 'obs',
+      repo_status: 'MODIFIED',
+      user: 'obs',
+      host: 'obs',
+      timestamp: '0',
+    }),
+  );
+  return router;
+}
+
+/** `metric{k=v,k2=*}` of `/api/search/lookup`. */
+export function parseLookup(m: string): { metric: string; tags: Tags } {
+  const match = /^([^{}]*)(?:\{([^{}]*)\})?$/.exec(m.trim());
+  if (!match || (match[1] === '' && !match[2]))
+    throw new HubError('BAD_REQUEST', `Invalid lookup "${m}": expected metric{tagk=tagv,...}`, {
+      where: 'm',
+    });
+  const tags: Tags = {};
+  for (const pair of (match[2] ?? '').split(',').filter((p) => p !== '')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0)
+      throw new HubError('BAD_REQUEST', `Invalid tag "${pair}" in lookup "${m}": expected tagk=tagv`, {
+        where: 'm',
+      });
+    tags[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return { metric: match[1]!.trim() || '*', tags };
+}

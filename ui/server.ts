@@ -1,0 +1,83 @@
+/** The hub's HTTP face: OpenTSDB API, self-monitoring, pages. Routes are added here only. */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { Clock } from '../core/clock.ts';
+import { HubError, toHubError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { MetricStore } from '../core/ports.ts';
+import type { Ingest } from '../pipeline/ingest.ts';
+import { createOpenTsdbRouter } from './api/opentsdb.ts';
+import type { SelfMetrics } from './self-metrics.ts';
+
+export type HttpAppOptions = {
+  ingest: Ingest;
+  store: MetricStore;
+  clock: Clock;
+  logger: Logger;
+  selfMetrics: SelfMetrics;
+  maxTags: number;
+  maxBodyBytes: number;
+  /** Says whether the hub is ready: stores open, ingest running. */
+  health: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+};
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+function packageDir(name: string, sub: string): string {
+  return join(dirname(require.resolve(`${name}/package.json`)), sub);
+}
+
+export function createHttpApp(options: HttpAppOptions): Express {
+  const { selfMetrics, logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const route =
+        (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      selfMetrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      selfMetrics.httpSeconds.observe({ method: req.method, route }, (performance.now() - started) / 1000);
+    });
+    next();
+  });
+
+  app.use(createOpenTsdbRouter({ ...options, instruments: selfMetrics.instruments }));
+  app.get('/metrics', async (_req, res) => {
+    res.type(selfMetrics.registry.contentType).send(await selfMetrics.registry.metrics());
+  });
+  app.get('/healthz', async (_req, res) => {
+    const h = await options.health();
+    res.status(h.ok ? 200 : 503).json({ status: h.ok ? 'ok' : 'unavailable', checks: h.checks });
+  });
+
+  app.use('/vendor/d3', express.static(packageDir('d3', 'dist')));
+  app.use('/vendor/socket.io', express.static(packageDir('socket.io-client', 'dist')));
+  app.use(express.static(join(here, 'public')));
+
+  app.use('/api', (req, _res, next) => {
+    next(new HubError('NOT_FOUND', `No endpoint ${req.method} ${req.originalUrl}`, { where: req.path }));
+  });
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    const e =
+      (err as { type?: string }).type === 'entity.too.large'
+        ? new HubError('PAYLOAD_TOO_LARGE', `Request body over the limit of ${options.maxBodyBytes} bytes`, {
+            where: 'body',
+          })
+        : toHubError(err);
+    if (e.status >= 500) logger.error('request failed', { method: req.method, path: req.path, err: e });
+    res
+      .status(e.status)
+      .json({
+        error: { code: e.status, message: e.message, type: e.code, ...(e.where ? { where: e.where } : {}) },
+      });
+  };
+  app.use(onError);
+  return app;
+}
