@@ -1,4 +1,5 @@
 /** The hub's own metrics in Prometheus' text format, for `GET /metrics`. */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import client from 'prom-client';
 import type { HubInstruments } from '../core/metrics.ts';
 import type { Bus, MetricStore } from '../core/ports.ts';
@@ -14,7 +15,7 @@ export type SelfMetrics = {
 
 export function createSelfMetrics(): SelfMetrics {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'obs_' });
+  registerProcessMetrics(registry);
   const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
     new client.Counter({ name, help, labelNames, registers: [registry] });
   const accepted = counter('obs_points_accepted_total', 'Points acknowledged to a client, by protocol.', [
@@ -112,4 +113,57 @@ export function createSelfMetrics(): SelfMetrics {
       });
     },
   };
+}
+
+/**
+ * The process metrics Prometheus users expect. (prom-client's defaults include gauges named
+ * `*_total`, which `promtool check metrics` rejects, so the hub registers its own few.)
+ */
+function registerProcessMetrics(registry: client.Registry): void {
+  const started = Date.now() / 1000 - process.uptime();
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  new client.Counter({
+    name: 'process_cpu_seconds_total',
+    help: 'User and system CPU time spent, in seconds.',
+    registers: [registry],
+    collect() {
+      const u = process.cpuUsage();
+      this.reset();
+      this.inc((u.user + u.system) / 1e6);
+    },
+  });
+  new client.Gauge({
+    name: 'process_resident_memory_bytes',
+    help: 'Resident memory size in bytes.',
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage.rss());
+    },
+  });
+  new client.Gauge({
+    name: 'process_start_time_seconds',
+    help: 'Start time of the process since the epoch, in seconds.',
+    registers: [registry],
+    collect() {
+      this.set(started);
+    },
+  });
+  new client.Gauge({
+    name: 'nodejs_heap_used_bytes',
+    help: 'V8 heap in use, in bytes.',
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage().heapUsed);
+    },
+  });
+  new client.Gauge({
+    name: 'nodejs_eventloop_lag_p99_seconds',
+    help: '99th percentile of the event loop delay since the last scrape, in seconds.',
+    registers: [registry],
+    collect() {
+      this.set(lag.percentile(99) / 1e9);
+      lag.reset();
+    },
+  });
 }

@@ -1,4 +1,5 @@
 /** The hub's HTTP face: OpenTSDB API, self-monitoring, pages. Routes are added here only. */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +27,15 @@ export type HttpAppOptions = {
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
+/** A folder inside an installed package (some packages do not export their package.json). */
 function packageDir(name: string, sub: string): string {
-  return join(dirname(require.resolve(`${name}/package.json`)), sub);
+  let dir = dirname(require.resolve(name));
+  while (!existsSync(join(dir, 'package.json')) || !dir.endsWith(name)) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`Cannot find the folder of package ${name}`);
+    dir = up;
+  }
+  return join(dir, sub);
 }
 
 export function createHttpApp(options: HttpAppOptions): Express {
@@ -72,11 +80,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
           })
         : toHubError(err);
     if (e.status >= 500) logger.error('request failed', { method: req.method, path: req.path, err: e });
-    res
-      .status(e.status)
-      .json({
-        error: { code: e.status, message: e.message, type: e.code, ...(e.where ? { where: e.where } : {}) },
-      });
+    res.status(e.status).json({
+      error: { code: e.status, message: e.message, type: e.code, ...(e.where ? { where: e.where } : {}) },
+    });
   };
   app.use(onError);
   return app;

@@ -1,0 +1,107 @@
+/** Starts real hubs for integration tests: in this process, or as a child process to kill. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Hub, startHub } from '../bin/hub.ts';
+import type { Clock } from '../core/clock.ts';
+import { type HubConfig, loadConfig } from '../core/config.ts';
+import { silentLogger } from '../core/logger.ts';
+
+export async function tempDir(prefix = 'obs-test-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export type TestHub = Hub & { dir: string; stop(): Promise<void> };
+
+/** A hub on free ports in a temp data dir, without the local agent unless asked. */
+export async function startTestHub(
+  overrides: Partial<HubConfig> & { clock?: Clock; dataDir?: string } = {},
+): Promise<TestHub> {
+  const tmp = overrides.dataDir ? undefined : await tempDir();
+  const dataDir = overrides.dataDir ?? tmp!.dir;
+  const base = loadConfig({ env: {}, flags: { port: 0, telnetPort: 0, dataDir } });
+  const config: HubConfig = {
+    ...base,
+    ...overrides,
+    dataDir,
+    agent: { ...base.agent, enabled: false, ...overrides.agent },
+  };
+  const hub = await startHub(config, {
+    logger: silentLogger,
+    ...(overrides.clock ? { clock: overrides.clock } : {}),
+  });
+  return Object.assign(hub, {
+    dir: dataDir,
+    async stop() {
+      await hub.close();
+      await tmp?.cleanup();
+    },
+  });
+}
+
+export type ChildHub = { url: string; telnetPort: number; child: ChildProcess; output: () => string };
+
+/** Runs `obs hub` as a separate process, as a user would, and waits for its URL. */
+export async function spawnHub(dataDir: string, extraArgs: string[] = []): Promise<ChildHub> {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/obs.mjs',
+      'hub',
+      '--port',
+      '0',
+      '--telnet-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
+    {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, OBS_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
+  const started = Date.now();
+  for (;;) {
+    const m = /running at (http:\/\/\S+) .*telnet on port (\d+)/.exec(out);
+    if (m) return { url: m[1]!, telnetPort: Number(m[2]), child, output: () => out };
+    if (child.exitCode !== null) throw new Error(`obs hub exited with ${child.exitCode}: ${out}`);
+    if (Date.now() - started > 60_000) throw new Error(`obs hub did not start in 60 s: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** Waits until `check` passes (the ingest moves points from the bus to the store asynchronously). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() - started > timeoutMs) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
