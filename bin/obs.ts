@@ -17,6 +17,7 @@ program
   .option('--telnet-port <port>', 'OpenTSDB telnet port (env OBS_TELNET_PORT, default 4242)')
   .option('--data-dir <dir>', 'where data is kept (env OBS_DATA_DIR, default ./data)')
   .option('--log-level <level>', 'debug, info, warn or error (env OBS_LOG_LEVEL)')
+  .option('--no-agent', 'do not run the agent for this machine')
   .action(async (flags: ConfigFlags) => {
     const config = loadConfig({ flags });
     const logger = createLogger({ level: config.logLevel });

@@ -25,6 +25,12 @@ describe('loadConfig', () => {
     expect(c.store.hotWindow).toBe(1_800_000);
   });
 
+  it('turns the local agent off with --no-agent, keeping the file agent settings', () => {
+    const c = loadConfig({ env: {}, flags: { config: 'a.yaml', agent: false }, readFile: file('agent:\n  interval: 5s\n') });
+    expect(c.agent.enabled).toBe(false);
+    expect(c.agent.interval).toBe(5000);
+  });
+
   it('names the bad setting', () => {
     expect(() => loadConfig({ env: { OBS_PORT: 'seventy' } })).toThrow(/Invalid setting port/);
     expect(() =>

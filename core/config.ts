@@ -81,6 +81,8 @@ export type ConfigFlags = {
   telnetPort?: string | number;
   dataDir?: string;
   logLevel?: string;
+  /** `--no-agent`: do not run the agent for this machine. */
+  agent?: boolean;
 };
 
 export type ConfigSources = {
@@ -135,13 +137,15 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   const fromEnv: Record<string, unknown> = {};
   for (const [name, key] of ENV_KEYS) fromEnv[key] = env[name];
   const flags = pick({ ...(sources.flags ?? {}) });
-  const overrides = { ...pick(fromEnv), ...flags };
+  const overrides: Record<string, unknown> = { ...pick(fromEnv), ...flags };
+  delete overrides['agent'];
   const configPath = overrides['config'] as string | undefined;
   delete overrides['config'];
   const file = configPath
     ? readConfigFile(configPath, sources.readFile ?? ((p) => readFileSync(p, 'utf8')))
     : {};
-  const merged = { ...file, ...overrides };
+  const merged: Record<string, unknown> = { ...file, ...overrides };
+  if (flags['agent'] === false) merged['agent'] = { ...((file['agent'] as object | undefined) ?? {}), enabled: false };
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;
