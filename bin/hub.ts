@@ -1,20 +1,29 @@
 /** The composition root: builds the hub from its config, plugging in the embedded defaults. */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Server as SocketServer } from 'socket.io';
 import { createHostSource } from '../collector/host/host-source.ts';
 import { startLocalAgent } from '../collector/local-agent.ts';
+import { hasScope, OPEN_PRINCIPAL } from '../core/auth.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
+import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { createEmbeddedBus } from '../pipeline/bus/embedded/embedded-bus.ts';
 import { createIngest, type Ingest } from '../pipeline/ingest.ts';
+import { createCardinalityLimiter, createRateLimiter } from '../pipeline/limits.ts';
 import {
   createEmbeddedMetricStore,
   type EmbeddedMetricStore,
 } from '../pipeline/store/embedded/embedded-metric-store.ts';
 import { createTelnetServer } from '../pipeline/telnet-server.ts';
 import { OPENTSDB_VERSION } from '../ui/api/opentsdb.ts';
+import { openAuditLog } from '../ui/auth/audit-log.ts';
+import { createAuth } from '../ui/auth/http-auth.ts';
+import { openIdentityStore } from '../ui/auth/identity-store.ts';
 import { createLivePush } from '../ui/live/live-push.ts';
 import { createSelfMetrics } from '../ui/self-metrics.ts';
 import { createHttpApp } from '../ui/server.ts';
@@ -31,9 +40,35 @@ export type Hub = {
 
 export type HubDeps = { logger: Logger; clock?: Clock };
 
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+export function identitiesPath(dataDir: string): string {
+  return join(dataDir, 'auth', 'identities.json');
+}
+
+export function auditPath(dataDir: string): string {
+  return join(dataDir, 'audit', 'audit.log');
+}
+
 export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
+  const identities = await openIdentityStore({ path: identitiesPath(config.dataDir), clock });
+  const audit = await openAuditLog({ path: auditPath(config.dataDir), clock });
+  if (!isLoopback(config.host) && !identities.configured())
+    throw new HubError(
+      'INVALID_CONFIG',
+      `Refusing to listen on ${config.host} without authentication: anyone who reaches it could read and change everything. ` +
+        `Create an admin first (obs users add NAME --admin --data-dir ${config.dataDir}), or bind to 127.0.0.1.`,
+      { where: 'host' },
+    );
+  const auth = createAuth({ identities, clock, audit, alwaysRequired: config.auth.required });
+  if (!auth.required())
+    logger.warn(
+      'no users configured: anyone who reaches this loopback hub may read and write (create one with obs users add)',
+    );
   const selfMetrics = createSelfMetrics();
   const { instruments } = selfMetrics;
   const bus = await createEmbeddedBus({
@@ -55,6 +90,15 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     maintenanceIntervalMs: config.store.maintenanceInterval,
   });
   selfMetrics.watch(bus, store);
+  const cardinality = createCardinalityLimiter({
+    maxSeriesPerProject: config.limits.maxSeriesPerProject,
+    known: await store.lookup('*', {}, Number.MAX_SAFE_INTEGER),
+  });
+  const rateLimiter = createRateLimiter({
+    perSecond: config.limits.ingestPointsPerSecond,
+    burst: config.limits.ingestBurst,
+    clock,
+  });
   const ingest = createIngest({ bus, store, logger: logger.child({ component: 'ingest' }), instruments });
   await ingest.start();
 
@@ -66,13 +110,28 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     selfMetrics,
     maxTags: config.maxTags,
     maxBodyBytes: config.maxBodyBytes,
+    auth,
+    identities,
+    audit,
+    rateLimiter,
+    cardinality,
+    secureCookies: config.tls !== undefined,
     health: async () => ({ ok: true, checks: { bus: 'ok', store: 'ok', ingest: 'running' } }),
   });
-  const http = createServer(app);
+  const http = config.tls
+    ? createHttpsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, app)
+    : createServer(app);
   http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 15_000;
   http.requestTimeout = 120_000;
   const io = new SocketServer(http, { serveClient: true });
-  const live = createLivePush({ io, subscribe: (l) => ingest.onStored(l), clock });
+  io.use((socket, next) => auth.socketMiddleware(socket, next));
+  const live = createLivePush({
+    io,
+    subscribe: (l) => ingest.onStored(l),
+    clock,
+    authorize: (socket) => hasScope(socket.data['principal'], 'admin'),
+  });
 
   const telnet = createTelnetServer({
     ingest,
@@ -80,6 +139,14 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     instruments,
     maxTags: config.maxTags,
     version: OPENTSDB_VERSION,
+    cardinality,
+    anonymous: () => (auth.required() && !config.auth.telnetAnonymous ? undefined : OPEN_PRINCIPAL),
+    authenticate: (token) => {
+      const check = identities.checkToken(token);
+      return check.ok
+        ? { principal: check.principal }
+        : { error: `the token is ${check.reason === 'unknown' ? 'not valid' : check.reason}` };
+    },
   });
   const httpPort = await new Promise<number>((resolve, reject) => {
     http.once('error', reject);
@@ -100,7 +167,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       })
     : undefined;
 
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}/`;
+  const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}/`;
   return {
     url,
     httpPort,

@@ -26,7 +26,11 @@ describe('loadConfig', () => {
   });
 
   it('turns the local agent off with --no-agent, keeping the file agent settings', () => {
-    const c = loadConfig({ env: {}, flags: { config: 'a.yaml', agent: false }, readFile: file('agent:\n  interval: 5s\n') });
+    const c = loadConfig({
+      env: {},
+      flags: { config: 'a.yaml', agent: false },
+      readFile: file('agent:\n  interval: 5s\n'),
+    });
     expect(c.agent.enabled).toBe(false);
     expect(c.agent.interval).toBe(5000);
   });

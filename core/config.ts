@@ -60,6 +60,26 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    limits: z
+      .object({
+        /** Points per second per token (or user) on ingest, sustained. */
+        ingestPointsPerSecond: z.coerce.number().positive().default(2_000_000),
+        /** Points one token may send at once. */
+        ingestBurst: z.coerce.number().positive().default(4_000_000),
+        maxSeriesPerProject: z.coerce.number().int().positive().default(1_000_000),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        /** Require authentication even with no user configured (a hub on loopback allows anyone then). */
+        required: z.boolean().default(false),
+        /** Let telnet `put` in without an `auth <token>` line, for tools that cannot send one (collectd). */
+        telnetAnonymous: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
     agent: z
       .object({
         enabled: z.boolean().default(true),
@@ -145,7 +165,8 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
     ? readConfigFile(configPath, sources.readFile ?? ((p) => readFileSync(p, 'utf8')))
     : {};
   const merged: Record<string, unknown> = { ...file, ...overrides };
-  if (flags['agent'] === false) merged['agent'] = { ...((file['agent'] as object | undefined) ?? {}), enabled: false };
+  if (flags['agent'] === false)
+    merged['agent'] = { ...((file['agent'] as object | undefined) ?? {}), enabled: false };
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;

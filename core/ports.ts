@@ -61,6 +61,9 @@ export type Bus = {
 
 /* ---------------------------------------------------------------- MetricStore */
 
+/** The projects a caller may see: only series whose `project` tag is one of them. Absent = all. */
+export type ProjectScope = { projects: readonly string[] };
+
 /** Where a batch came from, so that replaying it after a crash writes nothing twice. */
 export type WriteCheckpoint = { stream: string; offset: number };
 
@@ -72,12 +75,17 @@ export type MetricStore = {
   write(points: MetricPoint[], checkpoint?: WriteCheckpoint): Promise<void>;
   /** The last checkpoint stored for `stream`, or -1. */
   checkpoint(stream: string): Promise<number>;
-  /** Evaluates an OpenTSDB-style query. */
-  query(query: MetricQuery): Promise<SeriesResult[]>;
-  /** Names for auto-completion: metrics, tag keys or tag values starting with `prefix`. */
-  suggest(type: 'metrics' | 'tagk' | 'tagv', prefix: string, max: number): Promise<string[]>;
-  /** Series of a metric (or of any metric, with `metric` = `*`) whose tags match. */
-  lookup(metric: string, tags: Tags, limit: number): Promise<LookupResult[]>;
+  /** Evaluates an OpenTSDB-style query over the series in scope. */
+  query(query: MetricQuery, scope?: ProjectScope): Promise<SeriesResult[]>;
+  /** Names for auto-completion: metrics, tag keys or tag values starting with `prefix`, of the series in scope. */
+  suggest(
+    type: 'metrics' | 'tagk' | 'tagv',
+    prefix: string,
+    max: number,
+    scope?: ProjectScope,
+  ): Promise<string[]>;
+  /** Series in scope of a metric (or of any metric, with `metric` = `*`) whose tags match. */
+  lookup(metric: string, tags: Tags, limit: number, scope?: ProjectScope): Promise<LookupResult[]>;
   /** Bytes this store keeps on disk. */
   diskBytes(): Promise<number>;
   close(): Promise<void>;

@@ -3,11 +3,14 @@
  * does), `version`, `help` and `exit`. Good lines are batched onto the Bus.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Principal } from '../core/auth.ts';
 import type { Logger } from '../core/logger.ts';
 import type { HubInstruments } from '../core/metrics.ts';
 import type { MetricPoint } from '../core/model.ts';
+import { admitPoints } from './admission.ts';
 import { parseTelnetLine } from './codec/opentsdb-put.ts';
 import type { Ingest } from './ingest.ts';
+import type { CardinalityLimiter } from './limits.ts';
 
 export type TelnetServerOptions = {
   ingest: Ingest;
@@ -19,6 +22,16 @@ export type TelnetServerOptions = {
   batchSize?: number;
   /** Longest line accepted, in bytes (default 64 KiB). */
   maxLineBytes?: number;
+  cardinality: CardinalityLimiter;
+  /**
+   * The principal of a connection before any `auth <token>` line: undefined when the hub requires
+   * authentication (then `put` is refused until `auth` succeeds).
+   */
+  anonymous: () => Principal | undefined;
+  /** The principal of an `auth <token>` line, or why not. */
+  authenticate: (token: string) => { principal?: Principal; error?: string };
+  /** Seconds a connection may stay silent before it is closed (default 300). */
+  idleSeconds?: number;
 };
 
 export type TelnetServer = {
@@ -36,13 +49,20 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
+    socket.setTimeout((options.idleSeconds ?? 300) * 1000, () => socket.destroy());
+    let principal = options.anonymous();
     let rest = '';
     let batch: MetricPoint[] = [];
     let chain: Promise<void> = Promise.resolve();
     const flush = () => {
       if (batch.length === 0) return;
-      const points = batch;
+      if (!principal) return;
+      const { admitted: points, refused } = admitPoints(batch, principal, options.cardinality);
       batch = [];
+      for (const r of refused) {
+        instruments.pointsRejected.inc({ protocol: 'telnet', reason: r.reason });
+        socket.write(`put: ${r.error}\n`);
+      }
       chain = chain.then(() =>
         ingest.publish(points, 'telnet').catch((e) => {
           logger.error('telnet batch could not be published', { err: e, points: points.length });
@@ -52,18 +72,30 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
     };
     const handle = (line: string) => {
       const r = parseTelnetLine(line, options.maxTags);
-      if (r.kind === 'put') {
+      if (r.kind === 'put' && !principal) {
+        instruments.pointsRejected.inc({ protocol: 'telnet', reason: 'forbidden' });
+        socket.write("put: not authenticated: send 'auth <token>' (a token with the ingest scope) first\n");
+      } else if (r.kind === 'put') {
         batch.push(r.point);
         if (batch.length >= batchSize) flush();
       } else if (r.kind === 'error') {
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: r.reason });
         socket.write(r.reply);
       } else if (r.kind === 'command') {
-        if (r.command === 'version') socket.write(`net.opentsdb.tools ${options.version} obs\n`);
+        if (r.command === 'auth') {
+          const result = options.authenticate(r.args[0] ?? '');
+          if (
+            result.principal &&
+            (result.principal.scopes.has('ingest') || result.principal.scopes.has('admin'))
+          ) {
+            principal = result.principal;
+            socket.write('auth: ok\n');
+          } else socket.write(`auth: failed: ${result.error ?? 'the token has no ingest scope'}\n`);
+        } else if (r.command === 'version') socket.write(`net.opentsdb.tools ${options.version} obs\n`);
         else if (r.command === 'exit') {
           flush();
           chain.then(() => socket.end());
-        } else if (r.command === 'help') socket.write('available commands: put version help exit\n');
+        } else if (r.command === 'help') socket.write('available commands: put auth version help exit\n');
         else socket.write(`unknown command: ${r.command}.  Try \`help'.\n`);
       }
     };

@@ -9,7 +9,12 @@ import { HubError, toHubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MetricStore } from '../core/ports.ts';
 import type { Ingest } from '../pipeline/ingest.ts';
+import type { CardinalityLimiter, RateLimiter } from '../pipeline/limits.ts';
+import { createAuthRouter } from './api/auth-routes.ts';
 import { createOpenTsdbRouter } from './api/opentsdb.ts';
+import type { AuditLog } from './auth/audit-log.ts';
+import type { Auth } from './auth/http-auth.ts';
+import type { IdentityStore } from './auth/identity-store.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
 export type HttpAppOptions = {
@@ -20,6 +25,12 @@ export type HttpAppOptions = {
   selfMetrics: SelfMetrics;
   maxTags: number;
   maxBodyBytes: number;
+  auth: Auth;
+  identities: IdentityStore;
+  audit: AuditLog;
+  rateLimiter: RateLimiter;
+  cardinality: CardinalityLimiter;
+  secureCookies: boolean;
   /** Says whether the hub is ready: stores open, ingest running. */
   health: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
 };
@@ -55,8 +66,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
     next();
   });
 
+  app.use(options.auth.authenticate, options.auth.gate);
+  app.use(createAuthRouter(options));
   app.use(createOpenTsdbRouter({ ...options, instruments: selfMetrics.instruments }));
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', options.auth.need('read'), async (_req, res) => {
     res.type(selfMetrics.registry.contentType).send(await selfMetrics.registry.metrics());
   });
   app.get('/healthz', async (_req, res) => {

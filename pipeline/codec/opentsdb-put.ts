@@ -8,7 +8,15 @@ export type PutError = { datapoint: unknown; error: string };
 export type PutDecoded = { points: MetricPoint[]; errors: PutError[] };
 
 /** The reason labels the hub counts rejected points by. */
-export type RejectReason = 'metric' | 'timestamp' | 'value' | 'tags' | 'format';
+export type RejectReason =
+  | 'metric'
+  | 'timestamp'
+  | 'value'
+  | 'tags'
+  | 'format'
+  | 'forbidden'
+  | 'cardinality'
+  | 'rate_limited';
 
 /** Seconds (up to 10 digits) or milliseconds (13 digits), as OpenTSDB reads them; else undefined. */
 export function toEpochMs(raw: unknown): number | undefined {

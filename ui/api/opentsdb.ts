@@ -3,16 +3,20 @@
  * Grafana's OpenTSDB data source work unchanged.
  */
 import express, { type Request, type Response, Router } from 'express';
+import type { Principal } from '../../core/auth.ts';
 import type { Clock } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
 import type { HubInstruments } from '../../core/metrics.ts';
 import type { Tags } from '../../core/model.ts';
-import type { MetricStore } from '../../core/ports.ts';
+import type { MetricStore, ProjectScope } from '../../core/ports.ts';
 import { AGGREGATORS, type MetricQuery } from '../../core/query.ts';
+import { admitPoints } from '../../pipeline/admission.ts';
 import { decodePutBody } from '../../pipeline/codec/opentsdb-put.ts';
 import type { Ingest } from '../../pipeline/ingest.ts';
+import type { CardinalityLimiter, RateLimiter } from '../../pipeline/limits.ts';
 import { parseQueryBody, parseQueryParams } from '../../pipeline/query/parse.ts';
 import { toOpenTsdbResponse } from '../../pipeline/query/response.ts';
+import { type Auth, principalOf } from '../auth/http-auth.ts';
 
 export type OpenTsdbApiOptions = {
   ingest: Ingest;
@@ -21,7 +25,15 @@ export type OpenTsdbApiOptions = {
   instruments: HubInstruments;
   maxTags: number;
   maxBodyBytes: number;
+  auth: Auth;
+  rateLimiter: RateLimiter;
+  cardinality: CardinalityLimiter;
 };
+
+/** What a principal may see of the metric store. */
+export function scopeOf(p: Principal): ProjectScope | undefined {
+  return p.allProjects ? undefined : { projects: [...p.projects.keys()] };
+}
 
 export const OPENTSDB_VERSION = '2.4.1';
 
@@ -78,11 +90,12 @@ const FILTER_DOCS: Record<string, { examples: string; description: string }> = {
 };
 
 export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
-  const { ingest, store, clock, instruments } = options;
+  const { ingest, store, clock, instruments, auth } = options;
   const router = Router();
   const raw = express.raw({ type: () => true, limit: options.maxBodyBytes });
+  const read = auth.need('read');
 
-  router.post('/api/put', raw, async (req, res) => {
+  router.post('/api/put', auth.need('ingest'), raw, async (req, res) => {
     let body: unknown;
     try {
       body = parseJson(req);
@@ -124,7 +137,7 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
     await answerQuery(res, parseQueryParams(params, clock.now()));
   });
 
-  router.get('/api/suggest', async (req, res) => {
+  router.get('/api/suggest', read, async (req, res) => {
     const type = String(req.query['type'] ?? '');
     if (type !== 'metrics' && type !== 'tagk' && type !== 'tagv')
       throw new HubError(
@@ -135,15 +148,20 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
     const max = Number(req.query['max'] ?? 25);
     if (!Number.isInteger(max) || max < 1)
       throw new HubError('BAD_REQUEST', `Invalid 'max' parameter "${req.query['max']}"`, { where: 'max' });
-    res.json(await store.suggest(type, String(req.query['q'] ?? ''), max));
+    res.json(await store.suggest(type, String(req.query['q'] ?? ''), max, scopeOf(principalOf(res))));
   });
 
-  router.get('/api/search/lookup', async (req, res) => {
+  router.get('/api/search/lookup', read, async (req, res) => {
     const m = String(req.query['m'] ?? '');
     const limit = Number(req.query['limit'] ?? 25);
     const started = clock.now();
     const { metric, tags } = parseLookup(m);
-    const results = await store.lookup(metric, tags, Number.isInteger(limit) && limit > 0 ? limit : 25);
+    const results = await store.lookup(
+      metric,
+      tags,
+      Number.isInteger(limit) && limit > 0 ? limit : 25,
+      scopeOf(principalOf(res)),
+    );
     res.json({
       type: 'LOOKUP',
       metric,
@@ -156,9 +174,9 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
     });
   });
 
-  router.get('/api/config/filters', (_req, res) => res.json(FILTER_DOCS));
-  router.get('/api/aggregators', (_req, res) => res.json([...AGGREGATORS].sort()));
-  router.get('/api/version', (_req, res) =>
+  router.get('/api/config/filters', read, (_req, res) => res.json(FILTER_DOCS));
+  router.get('/api/aggregators', read, (_req, res) => res.json([...AGGREGATORS].sort()));
+  router.get('/api/version', read, (_req, res) =>
     res.json({
       version: OPENTSDB_VERSION,
       short_revision: 'obs',

@@ -28,6 +28,8 @@ export type LivePushOptions = {
   /** Points kept between two pushes at most; the oldest go first. 10 000 by default. */
   maxPending?: number;
   logger?: Logger;
+  /** Whether a socket may join the room; the points are host metrics, so by default every socket. */
+  authorize?: (socket: Socket) => boolean;
 };
 
 export type LivePush = {
@@ -55,6 +57,11 @@ export function createLivePush(options: LivePushOptions): LivePush {
   // The ack goes out once the socket is in the room (a shared adapter joins asynchronously), so a
   // client that waits for it misses no push.
   const onSubscribe = (socket: Socket) => (ack?: unknown) => {
+    if (options.authorize && !options.authorize(socket)) {
+      if (typeof ack === 'function')
+        ack({ error: { code: 403, message: 'Host metrics are for operators (admins) only' } });
+      return;
+    }
     Promise.resolve(socket.join(LIVE_ROOM)).then(
       () => {
         if (typeof ack === 'function') ack({ room: LIVE_ROOM, intervalMs });

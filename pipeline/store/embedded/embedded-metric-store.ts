@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Clock } from '../../../core/clock.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { MetricPoint, Tags } from '../../../core/model.ts';
-import type { MetricStore, WriteCheckpoint } from '../../../core/ports.ts';
+import type { MetricStore, ProjectScope, WriteCheckpoint } from '../../../core/ports.ts';
 import type { LookupResult, MetricQuery, RawSeries, SeriesResult, SubQuery } from '../../../core/query.ts';
 import { evaluateQuery } from '../../query/evaluate.ts';
 import { compileFilters } from '../../query/filters.ts';
@@ -113,9 +113,14 @@ export async function createEmbeddedMetricStore(
     return out;
   }
 
-  async function fetch(sub: SubQuery, start: number, end: number): Promise<RawSeries[]> {
+  async function fetch(
+    sub: SubQuery,
+    start: number,
+    end: number,
+    scope?: ProjectScope,
+  ): Promise<RawSeries[]> {
     const match = compileFilters(sub.filters);
-    const entries = index.ofMetric(sub.metric).filter((e) => match(e.tags));
+    const entries = index.ofMetric(sub.metric).filter((e) => inScope(e.tags, scope) && match(e.tags));
     const byId = new Map<number, RawSeries>();
     for (const e of entries) byId.set(e.id, { metric: e.metric, tags: e.tags, ts: [], values: [] });
     const sids = entries.map((e) => e.id);
@@ -135,8 +140,8 @@ export async function createEmbeddedMetricStore(
     return [...byId.values()].filter((s) => s.ts.length > 0);
   }
 
-  async function query(q: MetricQuery): Promise<SeriesResult[]> {
-    const fetched = await Promise.all(q.queries.map((sub) => fetch(sub, q.start, q.end)));
+  async function query(q: MetricQuery, scope?: ProjectScope): Promise<SeriesResult[]> {
+    const fetched = await Promise.all(q.queries.map((sub) => fetch(sub, q.start, q.end, scope)));
     return evaluateQuery(q, (sub) => fetched[q.queries.indexOf(sub)] ?? []);
   }
 
@@ -165,8 +170,8 @@ export async function createEmbeddedMetricStore(
     write,
     checkpoint: (stream) => duck.checkpoint(stream),
     query,
-    suggest: async (type, prefix, max) => suggest(index, type, prefix, max),
-    lookup: async (metric, tags, limit) => lookup(index, metric, tags, limit),
+    suggest: async (type, prefix, max, scope) => suggest(index, type, prefix, max, scope),
+    lookup: async (metric, tags, limit, scope) => lookup(index, metric, tags, limit, scope),
     diskBytes: () => duck.diskBytes(),
     maintain,
     stats: () => ({ series: index.size, hotPoints: hot.points }),
@@ -186,31 +191,51 @@ function rollupStat(sub: SubQuery): RollupStat {
   return 'avg';
 }
 
+/** Whether a series belongs to a project the caller may see. */
+function inScope(tags: Tags, scope: ProjectScope | undefined): boolean {
+  if (!scope) return true;
+  const project = tags['project'];
+  return project !== undefined && scope.projects.includes(project);
+}
+
 function suggest(
   index: SeriesIndex,
   type: 'metrics' | 'tagk' | 'tagv',
   prefix: string,
   max: number,
+  scope: ProjectScope | undefined,
 ): string[] {
   const found = new Set<string>();
-  if (type === 'metrics') {
+  if (type === 'metrics' && !scope) {
     for (const m of index.metrics()) if (m.startsWith(prefix)) found.add(m);
-  } else {
-    for (const e of index.all()) {
-      for (const [k, v] of Object.entries(e.tags)) {
-        const name = type === 'tagk' ? k : v;
-        if (name.startsWith(prefix)) found.add(name);
-      }
+    return [...found].sort().slice(0, max);
+  }
+  for (const e of index.all()) {
+    if (!inScope(e.tags, scope)) continue;
+    if (type === 'metrics') {
+      if (e.metric.startsWith(prefix)) found.add(e.metric);
+      continue;
+    }
+    for (const [k, v] of Object.entries(e.tags)) {
+      const name = type === 'tagk' ? k : v;
+      if (name.startsWith(prefix)) found.add(name);
     }
   }
   return [...found].sort().slice(0, max);
 }
 
-function lookup(index: SeriesIndex, metric: string, tags: Tags, limit: number): LookupResult[] {
+function lookup(
+  index: SeriesIndex,
+  metric: string,
+  tags: Tags,
+  limit: number,
+  scope: ProjectScope | undefined,
+): LookupResult[] {
   const pool = metric === '*' || metric === '' ? index.all() : index.ofMetric(metric);
   const wanted = Object.entries(tags);
   const out: LookupResult[] = [];
   for (const e of pool) {
+    if (!inScope(e.tags, scope)) continue;
     const ok = wanted.every(([k, v]) =>
       k === '*' ? Object.values(e.tags).includes(v) : k in e.tags && (v === '*' || e.tags[k] === v),
     );
