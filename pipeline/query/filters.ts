@@ -8,10 +8,12 @@ import { FILTER_TYPES, type FilterType, type TagFilter } from '../../core/query.
 
 type ValueTest = (value: string) => boolean;
 
+/** The hub's error for a bad query: the message starts with `where`, which is also kept apart. */
 export function invalidQuery(where: string, message: string): HubError {
   return new HubError('INVALID_QUERY', `${where}: ${message}`, { where });
 }
 
+/** Whether `type` is one of OpenTSDB's built-in filter names (lower case). */
 export function isFilterType(type: string): type is FilterType {
   return (FILTER_TYPES as readonly string[]).includes(type);
 }

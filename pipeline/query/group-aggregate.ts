@@ -208,7 +208,7 @@ function aggregateByCursor(
   fn: AggregateFn,
   hold: boolean,
   scratch: Scratch,
-) {
+): Points {
   const count = group.length;
   const cursors = new Int32Array(count);
   const out = new Float64Array(union.length);

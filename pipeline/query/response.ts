@@ -29,6 +29,7 @@ export type OpenTsdbSeries = {
   query?: OpenTsdbQueryEcho;
 };
 
+/** One dps value as OpenTSDB's Jackson writes it. */
 export function encodeValue(v: number | null): OpenTsdbValue {
   if (v === null) return null;
   if (Number.isFinite(v)) return v;

@@ -9,6 +9,7 @@ export const FILL_POLICIES: readonly FillPolicy[] = ['none', 'nan', 'null', 'zer
 /** Most buckets a filling downsampler may produce per series. */
 export const MAX_FILLED_BUCKETS = 1_000_000;
 
+/** Parses an aggregator name, case-insensitively. */
 export function parseAggregator(value: unknown, where: string): Aggregator {
   if (typeof value !== 'string' || value === '')
     throw invalidQuery(where, `an aggregator is required (one of ${AGGREGATORS.join(', ')})`);
