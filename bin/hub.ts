@@ -26,7 +26,7 @@ import { createAuth } from '../ui/auth/http-auth.ts';
 import { openIdentityStore } from '../ui/auth/identity-store.ts';
 import { createLivePush } from '../ui/live/live-push.ts';
 import { createSelfMetrics } from '../ui/self-metrics.ts';
-import { createHttpApp } from '../ui/server.ts';
+import { createHttpApp, listRoutes, type RouteInfo } from '../ui/server.ts';
 
 export type Hub = {
   url: string;
@@ -35,6 +35,10 @@ export type Hub = {
   store: EmbeddedMetricStore;
   ingest: Ingest;
   http: HttpServer;
+  /** Every HTTP route, for the test that checks each one's access control. */
+  routes: RouteInfo[];
+  /** Whether callers must authenticate (false: a loopback hub without users, open to this machine). */
+  authRequired: () => boolean;
   close(): Promise<void>;
 };
 
@@ -175,6 +179,8 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     store,
     ingest,
     http,
+    routes: listRoutes(app),
+    authRequired: auth.required,
     async close() {
       agent?.stop();
       live.close();

@@ -4,6 +4,7 @@ import { type ConfigFlags, loadConfig } from '../core/config.ts';
 import { isHubError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { startHub } from './hub.ts';
+import { registerIdentityCommands } from './identity-commands.ts';
 
 const program = new Command();
 program.name('obs').description('Metrics, alerts and tracing hub for a Mesos/Marathon/Docker PaaS');
@@ -26,6 +27,11 @@ program
     process.stdout.write(
       `obs hub is running at ${hub.url}  (OpenTSDB telnet on port ${hub.telnetPort}, data in ${config.dataDir})\n`,
     );
+    if (!hub.authRequired())
+      process.stdout.write(
+        'No users yet: anyone on this machine may read and write without logging in. ' +
+          `Create an admin with: obs users add NAME --admin --data-dir ${config.dataDir}\n`,
+      );
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -42,6 +48,8 @@ program
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+
+registerIdentityCommands(program, (line) => process.stdout.write(line + '\n'));
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isHubError(e)) process.stderr.write(`obs: ${e.message}\n`);

@@ -100,3 +100,22 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(onError);
   return app;
 }
+
+export type RouteInfo = { method: string; path: string };
+
+type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
+
+/** Every route registered on the app (nested routers included), for the access test that walks them all. */
+export function listRoutes(app: Express): RouteInfo[] {
+  const out: RouteInfo[] = [];
+  const walk = (stack: Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const [method, on] of Object.entries(layer.route.methods))
+          if (on && method !== '_all') out.push({ method: method.toUpperCase(), path: layer.route.path });
+      } else if (layer.handle?.stack) walk(layer.handle.stack);
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  return out;
+}

@@ -132,16 +132,14 @@ export function createAuthRouter(options: AuthRoutesOptions): Router {
       target: token.id,
       details: { name: token.name, scopes, projects },
     });
-    res
-      .status(201)
-      .json({
-        id: token.id,
-        name: token.name,
-        scopes: token.scopes,
-        projects: token.projects,
-        expiresAt: token.expiresAt,
-        token: secret,
-      });
+    res.status(201).json({
+      id: token.id,
+      name: token.name,
+      scopes: token.scopes,
+      projects: token.projects,
+      expiresAt: token.expiresAt,
+      token: secret,
+    });
   });
   router.delete('/api/tokens/:id', async (req, res) => {
     const p = principalOf(res);

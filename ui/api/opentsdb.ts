@@ -7,7 +7,7 @@ import type { Principal } from '../../core/auth.ts';
 import type { Clock } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
 import type { HubInstruments } from '../../core/metrics.ts';
-import type { Tags } from '../../core/model.ts';
+import type { MetricPoint, Tags } from '../../core/model.ts';
 import type { MetricStore, ProjectScope } from '../../core/ports.ts';
 import { AGGREGATORS, type MetricQuery } from '../../core/query.ts';
 import { admitPoints } from '../../pipeline/admission.ts';
@@ -103,10 +103,28 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
       instruments.pointsRejected.inc({ protocol: 'http', reason: 'format' });
       return openTsdbError(res, 400, (e as HubError).message);
     }
-    const { points, errors, reasons } = decodePutBody(body, options.maxTags);
-    if (points.length === 0 && errors.length === 0)
+    const decoded = decodePutBody(body, options.maxTags);
+    if (decoded.points.length === 0 && decoded.errors.length === 0)
       return openTsdbError(res, 400, 'No datapoints found in content');
-    for (const reason of reasons) instruments.pointsRejected.inc({ protocol: 'http', reason });
+    const principal = principalOf(res);
+    const key = principal.tokenId ?? `${principal.kind}:${principal.name}`;
+    if (!options.rateLimiter.take(key, decoded.points.length)) {
+      instruments.pointsRejected.inc({ protocol: 'http', reason: 'rate_limited' }, decoded.points.length);
+      res.setHeader('Retry-After', String(options.rateLimiter.retryAfter(key, decoded.points.length)));
+      return openTsdbError(
+        res,
+        429,
+        `Rate limit of ${principal.kind} ${principal.name} exceeded`,
+        'Slow down, or raise limits.ingestPointsPerSecond',
+      );
+    }
+    const { admitted: points, refused } = admitPoints(decoded.points, principal, options.cardinality);
+    const errors = [
+      ...decoded.errors,
+      ...refused.map((r) => ({ datapoint: toDatapoint(r.point), error: r.error })),
+    ];
+    for (const reason of [...decoded.reasons, ...refused.map((r) => r.reason)])
+      instruments.pointsRejected.inc({ protocol: 'http', reason });
     await ingest.publish(points, 'http');
     const details = 'details' in req.query;
     const summary = 'summary' in req.query;
@@ -126,13 +144,13 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
   });
 
   const answerQuery = async (res: Response, query: MetricQuery) => {
-    const results = await store.query(query);
+    const results = await store.query(query, scopeOf(principalOf(res)));
     res.json(toOpenTsdbResponse(results, query));
   };
-  router.post('/api/query', raw, async (req, res) =>
+  router.post('/api/query', read, raw, async (req, res) =>
     answerQuery(res, parseQueryBody(parseJson(req), clock.now())),
   );
-  router.get('/api/query', async (req, res) => {
+  router.get('/api/query', read, async (req, res) => {
     const params = new URLSearchParams(req.originalUrl.split('?')[1] ?? '');
     await answerQuery(res, parseQueryParams(params, clock.now()));
   });
@@ -188,6 +206,11 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
     }),
   );
   return router;
+}
+
+/** A refused point as OpenTSDB echoes it: timestamp in ms. */
+function toDatapoint(p: MetricPoint): object {
+  return { metric: p.metric, timestamp: p.ts, value: p.value, tags: p.tags };
 }
 
 /** `metric{k=v,k2=*}` of `/api/search/lookup`. */
