@@ -6,6 +6,7 @@ import { createLineChart } from './lib/chart.js';
 import { ago, bytesParts, format, percentParts, rateParts } from './lib/format.js';
 import { connectLive } from './lib/live.js';
 import { createSeriesStore } from './lib/series-store.js';
+import { loadSession } from './lib/session.js';
 import { fetchHistory } from './lib/tsdb.js';
 
 const WINDOW_MS = 10 * 60_000;
@@ -205,6 +206,8 @@ $('host-select').addEventListener('change', (e) => {
   history.replaceState(null, '', url);
   render();
 });
+
+void loadSession();
 
 // Subscribe first and load history meanwhile: live points that arrive during the load are kept,
 // and a point present in both simply replaces itself.

@@ -5,6 +5,8 @@
  * @typedef {{ metric: string, tags: Record<string, string>, points: [number, number][] }} Series
  */
 
+import { toLogin } from './session.js';
+
 /**
  * The URL of one OpenTSDB GET query, with millisecond timestamps.
  * @param {SeriesQuery} q
@@ -52,6 +54,7 @@ export async function fetchHistory(queries, start) {
     queries.map(async (q) => {
       const res = await fetch(queryUrl(q, start), { headers: { accept: 'application/json' } });
       const body = await res.json().catch(() => null);
+      if (res.status === 401) toLogin();
       if (!res.ok) {
         const why = body?.error?.message ?? body?.message ?? res.statusText;
         throw new Error(`${q.metric}: HTTP ${res.status} ${why}`);
