@@ -58,7 +58,7 @@ describe.skipIf(!haveChromium)(
       for (const l of listeners) l(points);
       clock.advance(2000); // the live push's interval
     };
-    const queries = () => server.requests.filter((r) => r.startsWith('GET /api/'));
+    const queries = () => server.requests.filter((r) => r.startsWith('GET /api/query'));
     const text = async (selector: string) => (await page.locator(selector).textContent())?.trim();
 
     beforeAll(async () => {

@@ -9,7 +9,8 @@ import { startTestHub, type TestHub, tempDir } from '../harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env['CI']) throw new Error(`${CHROMIUM} is missing: .ci/run must install the Debian package chromium`);
+if (!haveChromium && process.env['CI'])
+  throw new Error(`${CHROMIUM} is missing: .ci/run must install the Debian package chromium`);
 
 describe.skipIf(!haveChromium)(`login page${haveChromium ? '' : ` (skipped: no ${CHROMIUM})`}`, () => {
   let hub: TestHub;

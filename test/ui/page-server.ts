@@ -1,7 +1,7 @@
 /**
  * A stand-in for the hub's HTTP server, enough to run the pages without it: the static files,
- * the vendored browser libraries, a small OpenTSDB-shaped `/api/query` over points held in
- * memory, and socket.io with the live push. Used by the browser tests and the demo server.
+ * the vendored browser libraries, `/api/query` answered by the hub's real query engine over points
+ * held in memory, and socket.io with the live push, with a clock the test drives. Used by the browser tests and the demo server.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,81 +9,27 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { Server } from 'socket.io';
 import type { Clock } from '../../core/clock.ts';
-import type { MetricPoint, Tags } from '../../core/model.ts';
+import { type MetricPoint, seriesKey } from '../../core/model.ts';
+import type { RawSeries } from '../../core/query.ts';
+import { evaluateQuery } from '../../pipeline/query/evaluate.ts';
+import { parseQueryParams } from '../../pipeline/query/parse.ts';
+import { toOpenTsdbResponse } from '../../pipeline/query/response.ts';
 import { createLivePush, type LivePush } from '../../ui/live/live-push.ts';
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
-/** One series of an OpenTSDB `/api/query` answer. */
-export type TsdbSeries = { metric: string; tags: Tags; aggregateTags: string[]; dps: Record<string, number> };
-
-type ParsedM = { aggregator: string; metric: string; groupBy: string[]; equal: Tags };
-
-/** Parses `avg:host.cpu.usage{host=*,iface=eth0}` (a downsample part, if any, is ignored). */
-export function parseM(m: string): ParsedM | undefined {
-  const match = /^(\w+):(?:[^:{]+:)*([^:{]+)(?:\{([^}]*)\})?$/.exec(m);
-  if (!match) return undefined;
-  const groupBy: string[] = [];
-  const equal: Tags = {};
-  for (const part of (match[3] ?? '').split(',').filter(Boolean)) {
-    const [k, v] = part.split('=') as [string, string | undefined];
-    if (v === '*') groupBy.push(k);
-    else if (v !== undefined) equal[k] = v;
+/** Raw series of one metric, from the canned points, for the real query engine. */
+function rawSeries(points: readonly MetricPoint[], metric: string): RawSeries[] {
+  const byKey = new Map<string, RawSeries>();
+  for (const p of [...points].sort((a, b) => a.ts - b.ts)) {
+    if (p.metric !== metric) continue;
+    const key = seriesKey(p.metric, p.tags);
+    const s = byKey.get(key) ?? { metric, tags: p.tags, ts: [], values: [] };
+    byKey.set(key, s);
+    s.ts.push(p.ts);
+    s.values.push(p.value);
   }
-  return { aggregator: match[1]!, metric: match[2]!, groupBy, equal };
-}
-
-/**
- * Answers one sub-query from raw points the way OpenTSDB does for the cases the pages use:
- * group by the `*` tags, aggregate (avg, sum, min, max) points that share a timestamp.
- */
-export function answerQuery(
-  points: readonly MetricPoint[],
-  m: ParsedM,
-  start: number,
-  ms: boolean,
-): TsdbSeries[] {
-  const groups = new Map<string, { tags: Tags; byTs: Map<number, number[]> }>();
-  for (const p of points) {
-    if (p.metric !== m.metric || p.ts < start) continue;
-    if (Object.entries(m.equal).some(([k, v]) => p.tags[k] !== v)) continue;
-    if (m.groupBy.some((k) => p.tags[k] === undefined)) continue;
-    const tags: Tags = { ...m.equal };
-    for (const k of m.groupBy) tags[k] = p.tags[k]!;
-    const key = JSON.stringify(tags);
-    const g = groups.get(key) ?? { tags, byTs: new Map<number, number[]>() };
-    groups.set(key, g);
-    const ts = ms ? p.ts : Math.floor(p.ts / 1000);
-    g.byTs.set(ts, [...(g.byTs.get(ts) ?? []), p.value]);
-  }
-  const aggregate = (vs: number[]) => {
-    const sum = vs.reduce((a, b) => a + b, 0);
-    if (m.aggregator === 'sum') return sum;
-    if (m.aggregator === 'min') return Math.min(...vs);
-    if (m.aggregator === 'max') return Math.max(...vs);
-    return sum / vs.length;
-  };
-  return [...groups.values()].map((g) => ({
-    metric: m.metric,
-    tags: g.tags,
-    aggregateTags: [],
-    dps: Object.fromEntries(
-      [...g.byTs].sort((a, b) => a[0] - b[0]).map(([ts, vs]) => [String(ts), aggregate(vs)]),
-    ),
-  }));
-}
-
-/** `10m-ago`, `1h-ago`, or epoch seconds or ms. */
-export function parseStart(start: string, now: number): number | undefined {
-  const rel = /^(\d+)(ms|s|m|h|d)-ago$/.exec(start);
-  if (rel) {
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-      rel[2] as 'ms' | 's' | 'm' | 'h' | 'd'
-    ];
-    return now - Number(rel[1]) * unit;
-  }
-  if (/^\d+$/.test(start)) return start.length > 10 ? Number(start) : Number(start) * 1000;
-  return undefined;
+  return [...byKey.values()];
 }
 
 export type PageServerOptions = {
@@ -112,17 +58,23 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
     requests.push(`${req.method} ${req.originalUrl}`);
     next();
   });
+  app.get('/api/session', (_req, res) => {
+    res.json({ authRequired: false, principal: null, csrf: null });
+  });
   app.get('/api/query', (req, res) => {
     const url = new URL(req.originalUrl, 'http://x');
-    const start = parseStart(url.searchParams.get('start') ?? '', options.clock.now());
-    const subs = url.searchParams.getAll('m').map(parseM);
-    if (start === undefined || subs.length === 0 || subs.some((s) => s === undefined)) {
-      res.status(400).json({ error: { code: 400, message: `Bad query: ${url.search}` } });
-      return;
+    try {
+      const query = parseQueryParams(url.searchParams, options.clock.now());
+      const points = options.history();
+      res.json(
+        toOpenTsdbResponse(
+          evaluateQuery(query, (sub) => rawSeries(points, sub.metric)),
+          query,
+        ),
+      );
+    } catch (e) {
+      res.status(400).json({ error: { code: 400, message: (e as Error).message } });
     }
-    const ms = url.searchParams.get('ms') === 'true';
-    const points = options.history();
-    res.json(subs.flatMap((m) => answerQuery(points, m!, start, ms)));
   });
   app.use('/vendor/d3', express.static(root('node_modules/d3/dist')));
   app.use('/vendor/socket.io', express.static(root('node_modules/socket.io-client/dist')));
