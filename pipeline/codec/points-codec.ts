@@ -23,7 +23,22 @@ export function decodePoints(bytes: Uint8Array): MetricPoint[] {
   if (!Array.isArray(rows)) throw new HubError('BAD_REQUEST', 'A points record must be a JSON array');
   const out = new Array<MetricPoint>(rows.length);
   for (let i = 0; i < rows.length; i++) {
-    const [metric, tags, ts, value] = rows[i] as [string, Tags, number, number];
+    const row = rows[i] as unknown;
+    if (!Array.isArray(row) || row.length !== 4)
+      throw new HubError('BAD_REQUEST', `Point ${i} of a points record is not [metric, tags, ts, value]`, {
+        where: `[${i}]`,
+      });
+    const [metric, tags, ts, value] = row as [string, Tags, number, number];
+    if (
+      typeof metric !== 'string' ||
+      typeof ts !== 'number' ||
+      typeof value !== 'number' ||
+      tags === null ||
+      typeof tags !== 'object'
+    )
+      throw new HubError('BAD_REQUEST', `Point ${i} of a points record has a field of the wrong type`, {
+        where: `[${i}]`,
+      });
     out[i] = { metric, tags, ts, value };
   }
   return out;
