@@ -122,12 +122,16 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     secureCookies: config.tls !== undefined,
     health: async () => ({ ok: true, checks: { bus: 'ok', store: 'ok', ingest: 'running' } }),
   });
+  // Slow clients are cut off: headers and whole requests have deadlines, checked every second.
+  const timeouts = {
+    headersTimeout: config.limits.headersTimeout,
+    requestTimeout: config.limits.requestTimeout,
+    connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeout),
+    keepAliveTimeout: 65_000,
+  };
   const http = config.tls
-    ? createHttpsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, app)
-    : createServer(app);
-  http.keepAliveTimeout = 65_000;
-  http.headersTimeout = 15_000;
-  http.requestTimeout = 120_000;
+    ? createHttpsServer({ ...timeouts, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, app)
+    : createServer(timeouts, app);
   const io = new SocketServer(http, { serveClient: true });
   io.use((socket, next) => auth.socketMiddleware(socket, next));
   const live = createLivePush({
@@ -144,6 +148,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     maxTags: config.maxTags,
     version: OPENTSDB_VERSION,
     cardinality,
+    idleSeconds: config.limits.telnetIdle / 1000,
     anonymous: () => (auth.required() && !config.auth.telnetAnonymous ? undefined : OPEN_PRINCIPAL),
     authenticate: (token) => {
       const check = identities.checkToken(token);

@@ -67,6 +67,12 @@ export const configSchema = z
         /** Points one token may send at once. */
         ingestBurst: z.coerce.number().positive().default(4_000_000),
         maxSeriesPerProject: z.coerce.number().int().positive().default(1_000_000),
+        /** A client must send its request headers within this time. */
+        headersTimeout: duration.default(15_000),
+        /** A client must send its whole request within this time. */
+        requestTimeout: duration.default(120_000),
+        /** A telnet connection silent this long is closed. */
+        telnetIdle: duration.default(300_000),
       })
       .strict()
       .prefault({}),

@@ -16,17 +16,22 @@ export async function tempDir(prefix = 'obs-test-'): Promise<{ dir: string; clea
 export type TestHub = Hub & { dir: string; stop(): Promise<void> };
 
 /** A hub on free ports in a temp data dir, without the local agent unless asked. */
-export async function startTestHub(
-  overrides: Partial<HubConfig> & { clock?: Clock; dataDir?: string } = {},
-): Promise<TestHub> {
+type Nested = 'limits' | 'auth' | 'store' | 'bus' | 'agent';
+type Overrides = Partial<Omit<HubConfig, Nested>> & { [K in Nested]?: Partial<HubConfig[K]> };
+
+export async function startTestHub(overrides: Overrides & { clock?: Clock } = {}): Promise<TestHub> {
   const tmp = overrides.dataDir ? undefined : await tempDir();
   const dataDir = overrides.dataDir ?? tmp!.dir;
   const base = loadConfig({ env: {}, flags: { port: 0, telnetPort: 0, dataDir } });
   const config: HubConfig = {
     ...base,
-    ...overrides,
+    ...(overrides as Partial<HubConfig>),
     dataDir,
     agent: { ...base.agent, enabled: false, ...overrides.agent },
+    limits: { ...base.limits, ...overrides.limits },
+    auth: { ...base.auth, ...overrides.auth },
+    store: { ...base.store, ...overrides.store },
+    bus: { ...base.bus, ...overrides.bus },
   };
   const hub = await startHub(config, {
     logger: silentLogger,
