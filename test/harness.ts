@@ -88,6 +88,12 @@ export async function spawnHub(dataDir: string, extraArgs: string[] = []): Promi
   }
 }
 
+/** Resolves when the child has exited, also if it already had. */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, {
     method: 'POST',

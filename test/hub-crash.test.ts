@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DuckPoints } from '../pipeline/store/embedded/duck-points.ts';
-import { eventually, postJson, spawnHub, tempDir } from './harness.ts';
+import { eventually, exited, postJson, spawnHub, tempDir } from './harness.ts';
 
 const T0 = Date.now() - 3_600_000;
 
@@ -41,7 +41,7 @@ describe('kill -9 of the hub', () => {
     first.child.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
-    await new Promise((r) => first.child.once('exit', r));
+    await exited(first.child);
 
     const second = await spawnHub(tmp.dir);
     const wanted = new Set(acked);
@@ -55,7 +55,7 @@ describe('kill -9 of the hub', () => {
       expect((r.body as any[])[0].dps[String(T0)]).toBeGreaterThanOrEqual(wanted.size);
     }, 30_000);
     second.child.kill('SIGTERM');
-    await new Promise((r) => second.child.once('exit', r));
+    await exited(second.child);
 
     const duck = await DuckPoints.open(join(tmp.dir, 'metrics', 'metrics.duckdb'));
     const ids = (await duck.loadSeries()).filter((s) => s.metric === 'crash.test').map((s) => s.id);
