@@ -5,7 +5,6 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Server as SocketServer } from 'socket.io';
-import { createHostSource } from '../collector/host/host-source.ts';
 import { startLocalAgent } from '../collector/local-agent.ts';
 import { hasScope, OPEN_PRINCIPAL } from '../core/auth.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
@@ -27,6 +26,7 @@ import { openIdentityStore } from '../ui/auth/identity-store.ts';
 import { createLivePush } from '../ui/live/live-push.ts';
 import { createSelfMetrics } from '../ui/self-metrics.ts';
 import { createHttpApp, listRoutes, type RouteInfo } from '../ui/server.ts';
+import { nodeSamplers } from './agent.ts';
 
 export type Hub = {
   url: string;
@@ -130,7 +130,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     keepAliveTimeout: 65_000,
   };
   const http = config.tls
-    ? createHttpsServer({ ...timeouts, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, app)
+    ? createHttpsServer(
+        { ...timeouts, cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) },
+        app,
+      )
     : createServer(timeouts, app);
   const io = new SocketServer(http, { serveClient: true });
   io.use((socket, next) => auth.socketMiddleware(socket, next));
@@ -168,7 +171,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
   const agent = config.agent.enabled
     ? startLocalAgent({
-        samplers: [createHostSource({ tags: config.agent.tags })],
+        samplers: nodeSamplers(config.agent, clock, logger.child({ component: 'agent' })),
         publish: (points) => ingest.publish(points, 'agent'),
         clock,
         logger: logger.child({ component: 'agent' }),

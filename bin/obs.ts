@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { type ConfigFlags, loadConfig } from '../core/config.ts';
 import { isHubError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
+import { startAgent } from './agent.ts';
 import { startHub } from './hub.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
 
@@ -47,6 +48,33 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+program
+  .command('agent')
+  .description(
+    'the ares agent: sample this node (host, containers) and ship to a hub, spooling while it is away',
+  )
+  .option('--hub <url>', 'the hub to ship to (env OBS_HUB)')
+  .option('--token <token>', 'a token with the ingest scope (env OBS_TOKEN)')
+  .option('--interval <duration>', 'sampling interval, e.g. 10s')
+  .option('--tag <key=value>', 'a tag on every point (dc, cluster, host); repeatable', collect)
+  .option('--cgroup-root <dir>', 'where the cgroup hierarchies are mounted (default /sys/fs/cgroup)')
+  .option(
+    '--docker <url>',
+    'Docker Engine API for container names and labels, e.g. unix:///var/run/docker.sock',
+  )
+  .option('--spool-dir <dir>', 'where batches wait while the hub is unreachable (default DATA_DIR/spool)')
+  .option('--spool-max-bytes <n>', 'spool size; the oldest batches go when it is full')
+  .option('--data-dir <dir>', 'where the agent keeps its state (env OBS_DATA_DIR)')
+  .option('--config <file>', 'YAML config file (env OBS_CONFIG)')
+  .option('--log-level <level>', 'debug, info, warn or error')
+  .action(async (flags: ConfigFlags) => {
+    const config = loadConfig({ flags });
+    const logger = createLogger({ level: config.logLevel });
+    await startAgent(config, { logger });
+    process.stdout.write(`obs agent is shipping to ${config.agent.hub} every ${config.agent.interval} ms\n`);
   });
 
 registerIdentityCommands(program, (line) => process.stdout.write(line + '\n'));

@@ -2,8 +2,14 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MetricPoint } from '../core/model.ts';
+import type { ContainerSource } from '../core/ports.ts';
 
-export type Sampler = { sample(ts: number): Promise<MetricPoint[]> };
+export type Sampler = { name: string; sample(ts: number): Promise<MetricPoint[]> };
+
+/** A container source as a sampler: list the containers, then sample them. */
+export function containerSampler(source: ContainerSource): Sampler {
+  return { name: 'containers', sample: async (ts) => source.sample(await source.list(), ts) };
+}
 
 export type LocalAgentOptions = {
   samplers: Sampler[];
@@ -21,7 +27,16 @@ export function startLocalAgent(options: LocalAgentOptions): { stop(): void; tic
     running = true;
     try {
       const ts = clock.now();
-      const points = (await Promise.all(options.samplers.map((s) => s.sample(ts)))).flat();
+      const results = await Promise.allSettled(options.samplers.map((s) => s.sample(ts)));
+      const points: MetricPoint[] = [];
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') points.push(...r.value);
+        else
+          logger.warn('a sampler failed; the others still ship', {
+            sampler: options.samplers[i]!.name,
+            err: r.reason,
+          });
+      });
       await options.publish(points);
     } catch (e) {
       logger.warn('local agent sample failed', { err: e });

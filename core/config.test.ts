@@ -35,6 +35,22 @@ describe('loadConfig', () => {
     expect(c.agent.interval).toBe(5000);
   });
 
+  it('takes the agent flags and OBS_HUB / OBS_TOKEN into the agent section', () => {
+    const c = loadConfig({
+      env: { OBS_HUB: 'http://hub:7070', OBS_TOKEN: 'obs_x' },
+      flags: { interval: '10s', tag: ['dc=par1', 'cluster=c2'], spoolMaxBytes: '1000000', cgroupRoot: '/cg' },
+    });
+    expect(c.agent).toMatchObject({
+      hub: 'http://hub:7070',
+      token: 'obs_x',
+      interval: 10_000,
+      spoolMaxBytes: 1_000_000,
+      cgroupRoot: '/cg',
+    });
+    expect(c.agent.tags).toMatchObject({ dc: 'par1', cluster: 'c2' });
+    expect(() => loadConfig({ env: {}, flags: { tag: ['nodc'] } })).toThrow(/Invalid --tag "nodc"/);
+  });
+
   it('names the bad setting', () => {
     expect(() => loadConfig({ env: { OBS_PORT: 'seventy' } })).toThrow(/Invalid setting port/);
     expect(() =>

@@ -90,7 +90,24 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(true),
         interval: duration.default(2_000),
+        /** Tags on every point: `dc`, `cluster`; `host` defaults to the machine's name. */
         tags: z.record(z.string(), z.string()).default({}),
+        /** `obs agent`: the hub to ship to (its HTTP URL). */
+        hub: z.string().url().optional(),
+        /** `obs agent`: a token with the ingest scope. */
+        token: z.string().optional(),
+        /** Where batches wait while the hub is unreachable (default DATA_DIR/spool). */
+        spoolDir: z.string().optional(),
+        spoolMaxBytes: z.coerce
+          .number()
+          .int()
+          .min(65_536)
+          .default(256 * 1024 * 1024),
+        /** Read containers' cgroups (under `cgroupRoot`, default /sys/fs/cgroup). */
+        containers: z.boolean().default(true),
+        cgroupRoot: z.string().optional(),
+        /** Docker Engine API for names and labels, e.g. unix:///var/run/docker.sock. */
+        docker: z.string().optional(),
       })
       .strict()
       .prefault({}),
@@ -109,7 +126,26 @@ export type ConfigFlags = {
   logLevel?: string;
   /** `--no-agent`: do not run the agent for this machine. */
   agent?: boolean;
+  hub?: string;
+  token?: string;
+  spoolDir?: string;
+  spoolMaxBytes?: string | number;
+  interval?: string;
+  cgroupRoot?: string;
+  docker?: string;
+  /** `--tag k=v`, repeatable. */
+  tag?: string[];
 };
+
+const AGENT_FLAGS = [
+  'hub',
+  'token',
+  'spoolDir',
+  'spoolMaxBytes',
+  'interval',
+  'cgroupRoot',
+  'docker',
+] as const;
 
 export type ConfigSources = {
   flags?: ConfigFlags;
@@ -124,6 +160,8 @@ const ENV_KEYS: [string, keyof ConfigFlags][] = [
   ['OBS_TELNET_PORT', 'telnetPort'],
   ['OBS_DATA_DIR', 'dataDir'],
   ['OBS_LOG_LEVEL', 'logLevel'],
+  ['OBS_HUB', 'hub'],
+  ['OBS_TOKEN', 'token'],
 ];
 
 function pick(obj: Record<string, unknown>): Record<string, unknown> {
@@ -157,6 +195,17 @@ function readConfigFile(path: string, readFile: (p: string) => string): Record<s
   return parsed as Record<string, unknown>;
 }
 
+function parseTagFlags(specs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0)
+      throw new HubError('INVALID_CONFIG', `Invalid --tag "${spec}": expected key=value`, { where: '--tag' });
+    out[spec.slice(0, eq)] = spec.slice(eq + 1);
+  }
+  return out;
+}
+
 /** Builds the hub's configuration from flags, environment, config file and defaults. */
 export function loadConfig(sources: ConfigSources = {}): HubConfig {
   const env = sources.env ?? process.env;
@@ -170,9 +219,17 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   const file = configPath
     ? readConfigFile(configPath, sources.readFile ?? ((p) => readFileSync(p, 'utf8')))
     : {};
-  const merged: Record<string, unknown> = { ...file, ...overrides };
-  if (flags['agent'] === false)
-    merged['agent'] = { ...((file['agent'] as object | undefined) ?? {}), enabled: false };
+  const agent: Record<string, unknown> = { ...((file['agent'] as object | undefined) ?? {}) };
+  for (const key of AGENT_FLAGS) {
+    if (overrides[key] !== undefined) agent[key] = overrides[key];
+    delete overrides[key];
+  }
+  const tags = overrides['tag'] as string[] | undefined;
+  delete overrides['tag'];
+  if (tags && tags.length > 0)
+    agent['tags'] = { ...((agent['tags'] as object | undefined) ?? {}), ...parseTagFlags(tags) };
+  if (flags['agent'] === false) agent['enabled'] = false;
+  const merged: Record<string, unknown> = { ...file, ...overrides, agent };
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -1,0 +1,64 @@
+/** `obs agent`: samples this node (host, containers) and ships to the hub, spooling while it is away. */
+import { join } from 'node:path';
+import { createCgroupSource } from '../collector/containers/cgroup-source.ts';
+import { createDockerIdentity } from '../collector/containers/docker-identity.ts';
+import { createHostSource } from '../collector/host/host-source.ts';
+import { containerSampler, type Sampler, startLocalAgent } from '../collector/local-agent.ts';
+import { createShipper, httpSend } from '../collector/shipper.ts';
+import { openSpool } from '../collector/spool.ts';
+import { type Clock, systemClock } from '../core/clock.ts';
+import type { HubConfig } from '../core/config.ts';
+import { HubError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+
+/** The samplers of a node: host metrics, and containers' cgroups when enabled. */
+export function nodeSamplers(agent: HubConfig['agent'], clock: Clock, logger: Logger): Sampler[] {
+  const samplers: Sampler[] = [{ name: 'host', ...createHostSource({ tags: agent.tags, logger }) }];
+  if (agent.containers) {
+    const identity = agent.docker ? createDockerIdentity({ url: agent.docker, clock, logger }) : undefined;
+    const source = createCgroupSource({
+      tags: agent.tags,
+      clock,
+      logger,
+      ...(agent.cgroupRoot ? { cgroupRoot: agent.cgroupRoot } : {}),
+      ...(identity ? { identity } : {}),
+    });
+    samplers.push(containerSampler(source));
+  }
+  return samplers;
+}
+
+export async function startAgent(config: HubConfig, deps: { logger: Logger; clock?: Clock }) {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const { agent } = config;
+  if (!agent.hub)
+    throw new HubError('INVALID_CONFIG', 'obs agent needs the hub to ship to: --hub URL (or OBS_HUB)', {
+      where: 'agent.hub',
+    });
+  const spool = await openSpool({
+    dir: agent.spoolDir ?? join(config.dataDir, 'spool'),
+    maxBytes: agent.spoolMaxBytes,
+  });
+  const shipper = createShipper({
+    send: httpSend({ hub: agent.hub, ...(agent.token ? { token: agent.token } : {}) }),
+    spool,
+    clock,
+    logger: logger.child({ component: 'shipper' }),
+  });
+  void shipper.drain();
+  const loop = startLocalAgent({
+    samplers: nodeSamplers(agent, clock, logger),
+    publish: (points) => shipper.ship(points),
+    clock,
+    logger,
+    intervalMs: agent.interval,
+  });
+  return {
+    shipper,
+    stop() {
+      loop.stop();
+      shipper.stop();
+    },
+  };
+}
