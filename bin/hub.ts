@@ -120,7 +120,26 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     rateLimiter,
     cardinality,
     secureCookies: config.tls !== undefined,
-    health: async () => ({ ok: true, checks: { bus: 'ok', store: 'ok', ingest: 'running' } }),
+    health: async () => {
+      const checks: Record<string, string> = {};
+      let ok = true;
+      try {
+        const lag = (await bus.stats()).flatMap((t) => t.groups).reduce((n, g) => n + g.lag, 0);
+        checks['bus'] = `ok, ${lag} records waiting for the store`;
+      } catch (e) {
+        ok = false;
+        checks['bus'] = `failing: ${(e as Error).message}`;
+      }
+      try {
+        const s = store.stats();
+        await store.diskBytes();
+        checks['store'] = `ok, ${s.series} series`;
+      } catch (e) {
+        ok = false;
+        checks['store'] = `failing: ${(e as Error).message}`;
+      }
+      return { ok, checks };
+    },
   });
   // Slow clients are cut off: headers and whole requests have deadlines, checked every second.
   const timeouts = {
