@@ -33,7 +33,12 @@ describe('agent spool against a real hub', () => {
     cleanups.push(spoolDir.cleanup);
     const clock = new FakeClock(Date.now());
     const spool = await openSpool({ dir: spoolDir.dir, maxBytes: 10_000_000 });
-    const shipper = createShipper({ send: httpSend({ hub: `http://127.0.0.1:${port}` }), spool, clock, logger: silentLogger });
+    const shipper = createShipper({
+      send: httpSend({ hub: `http://127.0.0.1:${port}` }),
+      spool,
+      clock,
+      logger: silentLogger,
+    });
     const t0 = Date.now() - 60_000;
     const sent: number[] = [];
     const batchAt = (i: number): MetricPoint[] =>
