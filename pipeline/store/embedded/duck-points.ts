@@ -126,13 +126,16 @@ export class DuckPoints {
 
   private appendSeries(entries: SeriesEntry[]): void {
     if (entries.length === 0) return;
-    const chunk = DuckDBDataChunk.create([INTEGER, VARCHAR, VARCHAR], entries.length);
-    chunk.setColumns([
-      entries.map((e) => e.id),
-      entries.map((e) => e.metric),
-      entries.map((e) => JSON.stringify(e.tags)),
-    ]);
-    this.seriesAppender.appendDataChunk(chunk);
+    for (let off = 0; off < entries.length; off += CHUNK) {
+      const part = entries.slice(off, off + CHUNK);
+      const chunk = DuckDBDataChunk.create([INTEGER, VARCHAR, VARCHAR], part.length);
+      chunk.setColumns([
+        part.map((e) => e.id),
+        part.map((e) => e.metric),
+        part.map((e) => JSON.stringify(e.tags)),
+      ]);
+      this.seriesAppender.appendDataChunk(chunk);
+    }
     this.seriesAppender.flushSync();
   }
 

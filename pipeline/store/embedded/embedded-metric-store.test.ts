@@ -79,6 +79,26 @@ describe('embedded metric store', () => {
     expect((await store.lookup('m.cpu', { host: 'b' }, 10)).map((l) => l.tags)).toEqual([{ host: 'b' }]);
   });
 
+  it('takes a batch bringing more new series than one DuckDB chunk holds, across a restart', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const clock = new FakeClock(NOW);
+    let store = await open(tmp.dir, clock);
+    const points = Array.from({ length: 5000 }, (_, i) => ({
+      metric: 'm.many',
+      tags: { c: `c${i}` },
+      ts: NOW - 1000,
+      value: i,
+    }));
+    await store.write(points);
+    await store.close();
+    store = await open(tmp.dir, clock);
+    cleanups.push(() => store.close());
+    expect(store.stats().series).toBe(5000);
+    const r = await store.query(q(NOW - 2000, NOW, { metric: 'm.many' }));
+    expect(r[0]!.dps).toEqual([[NOW - 1000, (4999 * 5000) / 2]]);
+  });
+
   it('rolls old points up into 1 m and 1 h buckets and keeps answering after raw retention', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.cleanup);
