@@ -5,6 +5,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Server as SocketServer } from 'socket.io';
+import { type RuleEngine, startRuleEngine } from '../alerting/engine/engine.ts';
+import { createHubNotifications } from '../alerting/notify/index.ts';
 import { startLocalAgent } from '../collector/local-agent.ts';
 import { hasScope, OPEN_PRINCIPAL } from '../core/auth.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
@@ -19,7 +21,9 @@ import {
   type EmbeddedMetricStore,
 } from '../pipeline/store/embedded/embedded-metric-store.ts';
 import { createTelnetServer } from '../pipeline/telnet-server.ts';
+import { createNotifyRouter } from '../ui/api/notify-routes.ts';
 import { OPENTSDB_VERSION } from '../ui/api/opentsdb.ts';
+import { createRuleRouter } from '../ui/api/rule-routes.ts';
 import { openAuditLog } from '../ui/auth/audit-log.ts';
 import { createAuth } from '../ui/auth/http-auth.ts';
 import { openIdentityStore } from '../ui/auth/identity-store.ts';
@@ -37,6 +41,7 @@ export type Hub = {
   http: HttpServer;
   /** Every HTTP route, for the test that checks each one's access control. */
   routes: RouteInfo[];
+  rules: RuleEngine;
   /** Whether callers must authenticate (false: a loopback hub without users, open to this machine). */
   authRequired: () => boolean;
   close(): Promise<void>;
@@ -106,6 +111,23 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const ingest = createIngest({ bus, store, logger: logger.child({ component: 'ingest' }), instruments });
   await ingest.start();
 
+  let url = '';
+  const notifications = await createHubNotifications({
+    notify: config.notify,
+    hubDataDir: config.dataDir,
+    clock,
+    logger: logger.child({ component: 'notify' }),
+  });
+  const rules = await startRuleEngine({
+    source: store,
+    sink: notifications,
+    clock,
+    logger: logger.child({ component: 'rules' }),
+    dataDir: join(config.dataDir, 'alerting'),
+    ...(config.rules ? { rulesDir: config.rules } : {}),
+    externalUrl: () => url,
+  });
+
   const app = createHttpApp({
     ingest,
     store,
@@ -120,6 +142,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     rateLimiter,
     cardinality,
     secureCookies: config.tls !== undefined,
+    routers: [
+      createRuleRouter({ engine: rules, auth, audit }),
+      createNotifyRouter({ pipeline: notifications, auth, audit }),
+    ],
     health: async () => {
       const checks: Record<string, string> = {};
       let ok = true;
@@ -198,7 +224,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       })
     : undefined;
 
-  const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}/`;
+  url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}/`;
   return {
     url,
     httpPort,
@@ -207,6 +233,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     ingest,
     http,
     routes: listRoutes(app),
+    rules,
     authRequired: auth.required,
     async close() {
       agent?.stop();
@@ -218,6 +245,8 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         http.close(() => resolve());
       });
       await ingest.stop();
+      await rules.stop();
+      await notifications.close();
       await bus.close();
       await store.close();
     },

@@ -1,5 +1,6 @@
 /** The `obs` command. */
 import { Command } from 'commander';
+import { registerRuleCommands } from '../alerting/rules/cli.ts';
 import { type ConfigFlags, loadConfig } from '../core/config.ts';
 import { isHubError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
@@ -20,6 +21,7 @@ program
   .option('--data-dir <dir>', 'where data is kept (env OBS_DATA_DIR, default ./data)')
   .option('--log-level <level>', 'debug, info, warn or error (env OBS_LOG_LEVEL)')
   .option('--no-agent', 'do not run the agent for this machine')
+  .option('--rules <dir>', 'a folder of alert rule files, reloaded on change and on SIGHUP (env OBS_RULES)')
   .action(async (flags: ConfigFlags) => {
     const config = loadConfig({ flags });
     const logger = createLogger({ level: config.logLevel });
@@ -46,6 +48,9 @@ program
         },
       );
     };
+    process.on('SIGHUP', () => {
+      void hub.rules.reload().then((errors) => logger.info('rules reloaded', { errors: errors.length }));
+    });
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
@@ -77,6 +82,7 @@ program
     process.stdout.write(`obs agent is shipping to ${config.agent.hub} every ${config.agent.interval} ms\n`);
   });
 
+registerRuleCommands(program, (line) => process.stdout.write(line + '\n'));
 registerIdentityCommands(program, (line) => process.stdout.write(line + '\n'));
 
 program.parseAsync(process.argv).catch((e: unknown) => {

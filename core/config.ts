@@ -86,6 +86,10 @@ export const configSchema = z
       .strict()
       .prefault({}),
     tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
+    /** A folder of alert rule files (YAML), watched for changes and reloaded on SIGHUP. */
+    rules: z.string().optional(),
+    /** Where alerts go: routes, receivers, inhibition, on-call (validated by alerting/notify/config.ts). */
+    notify: z.unknown().optional(),
     agent: z
       .object({
         enabled: z.boolean().default(true),
@@ -135,6 +139,7 @@ export type ConfigFlags = {
   docker?: string;
   /** `--tag k=v`, repeatable. */
   tag?: string[];
+  rules?: string;
 };
 
 const AGENT_FLAGS = [
@@ -162,6 +167,7 @@ const ENV_KEYS: [string, keyof ConfigFlags][] = [
   ['OBS_LOG_LEVEL', 'logLevel'],
   ['OBS_HUB', 'hub'],
   ['OBS_TOKEN', 'token'],
+  ['OBS_RULES', 'rules'],
 ];
 
 function pick(obj: Record<string, unknown>): Record<string, unknown> {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { type ErrorRequestHandler, type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import type { Clock } from '../core/clock.ts';
 import { HubError, toHubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -31,6 +31,8 @@ export type HttpAppOptions = {
   rateLimiter: RateLimiter;
   cardinality: CardinalityLimiter;
   secureCookies: boolean;
+  /** The routers of other modules (alert rules, notifications, tracing), mounted behind authentication. */
+  routers?: Router[];
   /** Says whether the hub is ready: stores open, ingest running. */
   health: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
 };
@@ -69,6 +71,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(options.auth.authenticate, options.auth.gate);
   app.use(createAuthRouter(options));
   app.use(createOpenTsdbRouter({ ...options, instruments: selfMetrics.instruments }));
+  for (const router of options.routers ?? []) app.use(router);
   app.get('/metrics', options.auth.need('read'), async (_req, res) => {
     res.type(selfMetrics.registry.contentType).send(await selfMetrics.registry.metrics());
   });

@@ -6,7 +6,6 @@ import { createNotifyPipeline, type NotifyPipeline, notifyDataDir } from './pipe
 
 export { type NotifyConfig, notifyConfigSchema, parseNotifyConfig, parseNotifyConfigYaml } from './config.ts';
 export { type NotifyPipeline, notifyDataDir } from './pipeline.ts';
-export { createNotifyRouter, type NotifyRoutesOptions } from './routes.ts';
 
 /**
  * Builds the hub's `AlertSink` from the `notify` section of its config (already read from the

@@ -4,10 +4,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotifyRouter } from '../../alerting/notify/routes.ts';
 import { makeAlert } from '../../alerting/notify/testing.ts';
 import { hasScope, type Principal, type Role, type Scope } from '../../core/auth.ts';
 import { HubError, toHubError } from '../../core/errors.ts';
+import { createNotifyRouter } from '../../ui/api/notify-routes.ts';
 import { type Run, startRun, T0, tempDir } from './harness.ts';
 import { type HttpReceiver, startHttpReceiver } from './servers.ts';
 

@@ -5,12 +5,17 @@
  * `project="…"` matcher; those without one are for callers who see all projects.
  */
 import express, { type RequestHandler, type Response, Router } from 'express';
+import { matchesAll, parseMatchers, projectOfMatchers } from '../../alerting/notify/matchers.ts';
+import type { AlertView, NotifyPipeline } from '../../alerting/notify/pipeline.ts';
+import {
+  parseSilenceInput,
+  type Silence,
+  silenceState,
+  silenceToJSON,
+} from '../../alerting/notify/silences.ts';
+import type { Matcher } from '../../alerting/notify/types.ts';
 import { canAccessProject, type Principal, type Scope } from '../../core/auth.ts';
 import { HubError } from '../../core/errors.ts';
-import { matchesAll, parseMatchers, projectOfMatchers } from './matchers.ts';
-import type { AlertView, NotifyPipeline } from './pipeline.ts';
-import { parseSilenceInput, type Silence, silenceState, silenceToJSON } from './silences.ts';
-import type { Matcher } from './types.ts';
 
 export type NotifyRoutesOptions = {
   pipeline: NotifyPipeline;
