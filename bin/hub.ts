@@ -21,6 +21,7 @@ import {
   type EmbeddedMetricStore,
 } from '../pipeline/store/embedded/embedded-metric-store.ts';
 import { createTelnetServer } from '../pipeline/telnet-server.ts';
+import { createTracing } from '../tracing/tracing.ts';
 import { createNotifyRouter } from '../ui/api/notify-routes.ts';
 import { OPENTSDB_VERSION } from '../ui/api/opentsdb.ts';
 import { createRuleRouter } from '../ui/api/rule-routes.ts';
@@ -111,6 +112,17 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const ingest = createIngest({ bus, store, logger: logger.child({ component: 'ingest' }), instruments });
   await ingest.start();
 
+  const tracing = await createTracing({
+    bus,
+    dataDir: config.dataDir,
+    clock,
+    logger: logger.child({ component: 'tracing' }),
+    auth,
+    projectOfService: (service) => config.tracing.serviceProjects[service],
+    onMetrics: (points) => ingest.publish(points, 'tracing'),
+    maxBodyBytes: config.maxBodyBytes,
+  });
+
   let url = '';
   const notifications = await createHubNotifications({
     notify: config.notify,
@@ -145,6 +157,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     routers: [
       createRuleRouter({ engine: rules, auth, audit }),
       createNotifyRouter({ pipeline: notifications, auth, audit }),
+      tracing.router,
     ],
     health: async () => {
       const checks: Record<string, string> = {};
@@ -247,6 +260,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       await ingest.stop();
       await rules.stop();
       await notifications.close();
+      await tracing.close();
       await bus.close();
       await store.close();
     },

@@ -86,6 +86,13 @@ export const configSchema = z
       .strict()
       .prefault({}),
     tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
+    tracing: z
+      .object({
+        /** Which project each service belongs to: who may see its spans, and the RED metrics' `project` tag. */
+        serviceProjects: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .prefault({}),
     /** A folder of alert rule files (YAML), watched for changes and reloaded on SIGHUP. */
     rules: z.string().optional(),
     /** Where alerts go: routes, receivers, inhibition, on-call (validated by alerting/notify/config.ts). */

@@ -16,7 +16,16 @@ const MARKER = 'alpha-secret-7f3';
 /** Routes anyone may call: logging in, the session probe and the health check. */
 const PUBLIC = new Set(['POST /api/login', 'GET /api/session', 'GET /healthz', 'POST /api/logout']);
 /** A meaningful request for routes that take parameters, so "sees nothing" is tested on real answers. */
-const EXAMPLES: Record<string, { query?: string; body?: unknown }> = {
+const ALPHA_TRACE = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
+const EXAMPLES: Record<string, { query?: string; body?: unknown; path?: string }> = {
+  'GET /api/v2/traces': { query: 'serviceName=alpha-svc&lookback=86400000&limit=10' },
+  'GET /api/v2/spans': { query: 'serviceName=alpha-svc' },
+  'GET /api/v2/remoteServices': { query: 'serviceName=alpha-svc' },
+  'GET /api/v2/trace/:traceId': { path: `/api/v2/trace/${ALPHA_TRACE}` },
+  'GET /api/traces/:traceId': { path: `/api/traces/${ALPHA_TRACE}` },
+  'GET /api/v2/traceMany': { query: `traceIds=${ALPHA_TRACE}` },
+  'GET /api/v2/dependencies': { query: `endTs=${Date.now() + 60_000}&lookback=86400000` },
+  'GET /api/traces/search': { query: 'q=service%3Dalpha-svc' },
   'GET /api/query': { query: `start=${T0 - 60}&m=sum:app.requests%7Bproject=*%7D` },
   'POST /api/query': { body: { start: T0 - 60, queries: [{ metric: 'app.requests', aggregator: 'none' }] } },
   'GET /api/suggest': { query: 'type=tagv&q=&max=1000' },
@@ -105,6 +114,7 @@ beforeAll(async () => {
   hub = await startTestHub({
     dataDir: tmp.dir,
     limits: { ingestPointsPerSecond: 1e9, ingestBurst: 1e9, maxSeriesPerProject: 50 },
+    tracing: { serviceProjects: { 'alpha-svc': 'alpha', 'beta-svc': 'beta' } },
   });
   await login('root', 'root-password');
   await login('alice', 'alice-password');
@@ -116,6 +126,31 @@ beforeAll(async () => {
     { metric: 'alpha.only.metric', timestamp: T0, value: 3, tags: { project: 'alpha', app: MARKER } },
   ];
   expect((await call('agent', 'POST', '/api/put', points)).status).toBe(204);
+  const now = Date.now() * 1000;
+  const spans = [
+    {
+      traceId: ALPHA_TRACE,
+      id: 'a1a1a1a1a1a1a1a1',
+      name: MARKER,
+      kind: 'SERVER',
+      timestamp: now,
+      duration: 1500,
+      localEndpoint: { serviceName: 'alpha-svc', ipv4: '10.0.0.1' },
+    },
+    {
+      traceId: 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2',
+      id: 'b2b2b2b2b2b2b2b2',
+      name: 'get /cart',
+      kind: 'SERVER',
+      timestamp: now,
+      duration: 900,
+      localEndpoint: { serviceName: 'beta-svc', ipv4: '10.0.0.2' },
+    },
+  ];
+  expect((await call('agent', 'POST', '/api/v2/spans', spans)).status).toBe(202);
+  await eventually(async () =>
+    expect((await call('root', 'GET', `/api/v2/trace/${ALPHA_TRACE}`)).text).toContain(MARKER),
+  );
   await eventually(async () =>
     expect((await call('root', 'GET', `/api/query?start=${T0 - 60}&m=sum:alpha.only.metric`)).text).toContain(
       'dps',
@@ -159,7 +194,7 @@ describe('every route', () => {
       const key = `${r.method} ${r.path}`;
       if (key === 'POST /api/logout') continue; // would end the session the walk uses
       const ex = EXAMPLES[key] ?? {};
-      const path = r.path.replace(/:(\w+)/g, 'x') + (ex.query ? `?${ex.query}` : '');
+      const path = (ex.path ?? r.path.replace(/:(\w+)/g, 'x')) + (ex.query ? `?${ex.query}` : '');
       const res = await call('bob', r.method, path, ex.body ?? (r.method === 'GET' ? undefined : {}));
       const leaked =
         res.text.includes(MARKER) || res.text.includes('alpha.only.metric') || res.text.includes('"alpha"');
@@ -272,6 +307,16 @@ describe("one project's data is invisible to another project's people", () => {
       });
       expect(body.json()).toEqual([]);
     }
+  });
+
+  it('alice sees the alpha trace; bob sees neither it nor its service', async () => {
+    expect((await call('alice', 'GET', `/api/v2/trace/${ALPHA_TRACE}`)).text).toContain(MARKER);
+    expect((await call('alice', 'GET', '/api/v2/services')).json()).toContain('alpha-svc');
+    const services = (await call('bob', 'GET', '/api/v2/services')).json();
+    expect(services).toContain('beta-svc');
+    expect(services).not.toContain('alpha-svc');
+    const trace = await call('bob', 'GET', `/api/v2/trace/${ALPHA_TRACE}`);
+    expect(trace.text).not.toContain(MARKER);
   });
 
   it('live host metrics over socket.io are for admins; anonymous sockets are refused', async () => {

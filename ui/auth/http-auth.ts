@@ -42,11 +42,15 @@ export function principalOf(res: Response): Principal {
   return p;
 }
 
-/** Paths anyone may fetch: the health check, the login page and API, and static assets. */
+/**
+ * Paths anyone may fetch: the health check, logging in, and the pages' static files (which hold
+ * no data). Everything else, including any route added later, needs a principal.
+ */
+const PUBLIC_EXACT = new Set(['/healthz', '/api/login', '/api/session', '/api/logout']);
+const STATIC_RE = /^\/(?:[\w.-]+\.(?:html|js|mjs|css|svg|png|ico|map)|(?:lib|vendor)\/[\w./-]+)?$/;
+
 export function isPublicPath(path: string): boolean {
-  if (path === '/healthz' || path === '/api/login' || path === '/api/session') return true;
-  if (path.startsWith('/api/') || path === '/metrics' || path.startsWith('/socket.io')) return false;
-  return true;
+  return PUBLIC_EXACT.has(path) || (STATIC_RE.test(path) && !path.includes('..'));
 }
 
 function parseCookies(header: string | undefined): Record<string, string> {

@@ -1,0 +1,78 @@
+/**
+ * CPU per span of each stage of the span ingest path, in this process (no HTTP, no bus fsync):
+ * `tsx bench/spans/stages.ts [--spans N]`. For finding what to make faster.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { systemClock } from '../../core/clock.ts';
+import { createTraceAssembler } from '../../tracing/assembler/assembler.ts';
+import { decodeSpans, encodeSpans } from '../../tracing/codec/spans-codec.ts';
+import { decodeZipkinSpans } from '../../tracing/codec/zipkin-json.ts';
+import type { TraceSpan } from '../../tracing/model.ts';
+import { createEmbeddedSpanStore } from '../../tracing/store/embedded-span-store.ts';
+
+const { values } = parseArgs({ options: { spans: { type: 'string', default: '200000' } } });
+const N = Number(values.spans);
+const BATCH = 1000;
+const now = Date.now() * 1000;
+const bodies: string[] = [];
+for (let b = 0; b < N / BATCH; b++) {
+  const spans = [];
+  for (let t = 0; t < BATCH / 10; t++) {
+    const traceId = (b + 1).toString(16).padStart(8, '0') + t.toString(16).padStart(24, '0');
+    let prev: string | undefined;
+    for (let s = 0; s < 10; s++) {
+      const id = (b + 1).toString(16).padStart(8, '0') + (t * 16 + s).toString(16).padStart(8, '0');
+      spans.push({
+        traceId,
+        id,
+        ...(prev ? { parentId: prev } : {}),
+        name: `get /api/v${s}/items`,
+        kind: s % 2 ? 'CLIENT' : 'SERVER',
+        timestamp: now + s * 100,
+        duration: 10_000 - s * 500,
+        localEndpoint: { serviceName: `svc-${(t + s) % 20}`, ipv4: `10.0.${s}.1`, port: 8080 },
+        ...(s % 2 ? { remoteEndpoint: { serviceName: `svc-${(t + s + 1) % 20}`, port: 8080 } } : {}),
+        tags: { 'http.method': 'GET', 'http.path': `/api/v${s}/items`, 'http.status_code': '200' },
+      });
+      prev = id;
+    }
+  }
+  bodies.push(JSON.stringify(spans));
+}
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const stage = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
+  const c0 = cpu();
+  const t0 = performance.now();
+  const r = await fn();
+  process.stdout.write(
+    `${name.padEnd(28)} ${(((cpu() - c0) * 1000) / N).toFixed(2).padStart(7)} µs CPU/span  ${(((performance.now() - t0) * 1000) / N).toFixed(2).padStart(7)} µs wall/span\n`,
+  );
+  return r;
+};
+
+const parsed = await stage('JSON.parse of the body', () => bodies.map((b) => JSON.parse(b) as unknown));
+const decoded = await stage('Zipkin decode + validate', () => parsed.map((p) => decodeZipkinSpans(p).spans));
+const encoded = await stage('bus encode', () => decoded.map((d) => encodeSpans(d)));
+const back = await stage('bus decode', () => encoded.map((e) => decodeSpans(e)));
+const asm = createTraceAssembler({ clock: systemClock, keepLinkDeltas: true });
+const deltas = await stage('assembler add + links', () =>
+  back.map((spans) => {
+    asm.add(spans);
+    return asm.takeLinkDeltas();
+  }),
+);
+const dir = await mkdtemp(join(tmpdir(), 'stages-'));
+const store = await createEmbeddedSpanStore({ dataDir: dir, maintenanceIntervalMs: 0 });
+await stage('store write (DuckDB)', async () => {
+  for (let i = 0; i < back.length; i++)
+    await store.write(back[i] as TraceSpan[], { stream: 'spans/0', offset: i }, deltas[i]);
+});
+await store.close();
+await rm(dir, { recursive: true, force: true });

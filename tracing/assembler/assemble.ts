@@ -1,0 +1,123 @@
+/**
+ * The pure core of the assembler: from any reports of one trace's spans, the merged spans, the
+ * tree (orphans under placeholders), skew-corrected times, and the dependency links it adds.
+ */
+import type { TraceSpan } from '../model.ts';
+import { type LinkCounts, traceLinks } from './links.ts';
+import { mergeSpans } from './merge.ts';
+import { correctSkew } from './skew.ts';
+import { buildTree, type TraceNode, walk } from './tree.ts';
+
+export type AssembledTrace = {
+  traceId: string;
+  /** One span per (span id, kind), merged, in `compareSpans` order, with Zipkin's shared-span fixes. */
+  spans: TraceSpan[];
+  /** Real roots and placeholders, skew-corrected. */
+  roots: TraceNode[];
+  /** Earliest corrected start and latest corrected end, epoch µs. */
+  start: number;
+  end: number;
+  services: string[];
+  errorCount: number;
+  /** Spans whose parent is missing. */
+  orphanCount: number;
+  /** Spans moved by skew correction. */
+  skewedCount: number;
+  links: LinkCounts;
+};
+
+/**
+ * Zipkin's clean-up of shared spans (`Trace.merge`): a server span that reuses its client's id is
+ * marked `shared`, and gets the client's parent id when it was not propagated one.
+ */
+function backfillShared(spans: TraceSpan[]): TraceSpan[] {
+  for (let i = 1; i < spans.length; i++) {
+    const s = spans[i]!;
+    const prev = spans[i - 1]!;
+    if (s.kind !== 'server' || prev.spanId !== s.spanId || prev.kind !== 'client') continue;
+    if (s.shared && (s.parentId !== undefined || prev.parentId === undefined)) continue;
+    const fixed: TraceSpan = { ...s, shared: true };
+    if (fixed.parentId === undefined && prev.parentId !== undefined) fixed.parentId = prev.parentId;
+    spans[i] = fixed;
+  }
+  return spans;
+}
+
+/** Assembles one trace from any number of reports of its spans (all of one trace id). */
+export function assembleTrace(reports: readonly TraceSpan[]): AssembledTrace {
+  const spans = backfillShared(mergeSpans(reports));
+  const roots = buildTree(spans);
+  correctSkew(roots);
+  let start = Number.MAX_SAFE_INTEGER;
+  let end = 0;
+  let errorCount = 0;
+  let orphanCount = 0;
+  let skewedCount = 0;
+  const services = new Set<string>();
+  walk(roots, (n, parent) => {
+    const s = n.span;
+    if (!s) return;
+    if (parent && !parent.span) orphanCount++;
+    if (n.skew !== undefined) skewedCount++;
+    if (s.error) errorCount++;
+    services.add(s.service);
+    if (n.start > 0 && n.start < start) start = n.start;
+    if (n.start > 0 && n.start + s.duration > end) end = n.start + s.duration;
+  });
+  return {
+    traceId: spans[0]?.traceId ?? '',
+    spans,
+    roots,
+    start: start === Number.MAX_SAFE_INTEGER ? 0 : start,
+    end,
+    services: [...services].sort(),
+    errorCount,
+    orphanCount,
+    skewedCount,
+    links: traceLinks(roots),
+  };
+}
+
+/**
+ * A row of the flat read model: the span as stored (raw `start` and annotation times), its place
+ * in the tree and its corrected start; a reader adds `skew` to raw times to correct them.
+ */
+export type TraceRow = TraceSpan & {
+  depth: number;
+  /** Corrected start (epoch µs); `start` stays the raw one. */
+  adjustedStart: number;
+  /** µs added by skew correction, when the span was shifted. */
+  skew?: number;
+  /** Set on a placeholder row that stands for a parent span never received. */
+  placeholder?: true;
+};
+
+/** The trace as rows in tree order (depth-first, children by start), for pages and our API. */
+export function traceRows(trace: AssembledTrace): TraceRow[] {
+  const rows: TraceRow[] = [];
+  walk(trace.roots, (n, _parent, depth) => {
+    const s = n.span;
+    if (!s) {
+      rows.push({
+        traceId: trace.traceId,
+        spanId: n.id,
+        name: '(missing span)',
+        kind: 'local',
+        service: '(unknown)',
+        start: n.start,
+        duration: 0,
+        tags: {},
+        annotations: [],
+        error: false,
+        depth,
+        adjustedStart: n.start,
+        placeholder: true,
+      });
+      return;
+    }
+    const row: TraceRow = { ...s, depth, adjustedStart: n.start };
+    if (n.skew !== undefined) row.skew = n.skew;
+    rows.push(row);
+  });
+  return rows;
+}

@@ -1,0 +1,113 @@
+/**
+ * Service dependency links of one trace, after zipkin-lens `dependency-linker.js`: RPC links come
+ * from server spans (caller = nearest remote ancestor's service, else the remote endpoint), a
+ * client span is counted only at the bottom of the tree (an uninstrumented callee, known by its
+ * remote service name), messaging links from producer and consumer spans that name their broker.
+ */
+import { type TraceNode, walk } from './tree.ts';
+
+export type DependencyLink = { parent: string; child: string; callCount: number; errorCount: number };
+
+/** Calls and errors per `parent\u0000child`. */
+export type LinkCounts = Map<string, { calls: number; errors: number }>;
+
+export const LINK_SEP = '\u0000';
+
+function add(counts: LinkCounts, parent: string, child: string, error: boolean): void {
+  const key = parent + LINK_SEP + child;
+  const c = counts.get(key);
+  if (c) {
+    c.calls++;
+    if (error) c.errors++;
+  } else counts.set(key, { calls: 1, errors: error ? 1 : 0 });
+}
+
+/** The links one trace contributes. */
+export function traceLinks(roots: readonly TraceNode[]): LinkCounts {
+  const counts: LinkCounts = new Map();
+  const parentOf = new Map<TraceNode, TraceNode | undefined>();
+  walk(roots, (node, parentNode) => {
+    parentOf.set(node, parentNode);
+    linkNode(counts, node, parentNode, parentOf);
+  });
+  return counts;
+}
+
+function linkNode(
+  counts: LinkCounts,
+  node: TraceNode,
+  parentNode: TraceNode | undefined,
+  parentOf: Map<TraceNode, TraceNode | undefined>,
+): void {
+  const span = node.span;
+  if (!span) return;
+  const top = parentNode === undefined;
+  let kind = span.kind;
+  if (kind === 'client' && node.children.length > 0) return;
+  const service = span.service;
+  const remote = span.remoteService;
+  if (kind === 'local') {
+    if (!remote) return;
+    kind = 'client';
+  }
+  let parent: string | undefined;
+  let child: string | undefined;
+  if (kind === 'server' || kind === 'consumer') {
+    child = service;
+    parent = remote;
+    if (top && !parent) return;
+  } else {
+    parent = service;
+    child = remote;
+  }
+  let isError = span.error;
+  if (kind === 'producer' || kind === 'consumer') {
+    if (parent && child) add(counts, parent, child, isError);
+    return;
+  }
+  let remoteAncestor: TraceNode | undefined;
+  for (let a = parentNode; a; a = parentOf.get(a)) {
+    if (a.span && a.span.kind !== 'local') {
+      remoteAncestor = a;
+      break;
+    }
+  }
+  const ancestorSpan = remoteAncestor?.span;
+  if (ancestorSpan) {
+    const ancestorName = ancestorSpan.service;
+    if (kind === 'client' && ancestorName !== service) add(counts, ancestorName, service, false);
+    if (kind === 'server' || !parent) parent = ancestorName;
+    if (
+      !isError &&
+      ancestorSpan.kind === 'client' &&
+      (span.parentId === ancestorSpan.spanId || span.spanId === ancestorSpan.spanId)
+    )
+      isError = ancestorSpan.error;
+  }
+  if (!parent || !child) return;
+  add(counts, parent, child, isError);
+}
+
+/** Adds `delta` times `counts` into `into`, dropping entries that fall to zero. */
+export function addCounts(into: LinkCounts, counts: LinkCounts, delta: 1 | -1): void {
+  for (const [k, c] of counts) {
+    const have = into.get(k);
+    const calls = (have?.calls ?? 0) + delta * c.calls;
+    const errors = (have?.errors ?? 0) + delta * c.errors;
+    if (calls === 0 && errors === 0) into.delete(k);
+    else if (have) {
+      have.calls = calls;
+      have.errors = errors;
+    } else into.set(k, { calls, errors });
+  }
+}
+
+export function toDependencyLinks(counts: LinkCounts): DependencyLink[] {
+  const out: DependencyLink[] = [];
+  for (const [k, c] of counts) {
+    if (c.calls <= 0) continue;
+    const sep = k.indexOf(LINK_SEP);
+    out.push({ parent: k.slice(0, sep), child: k.slice(sep + 1), callCount: c.calls, errorCount: c.errors });
+  }
+  return out.sort((a, b) => (a.parent + LINK_SEP + a.child < b.parent + LINK_SEP + b.child ? -1 : 1));
+}
