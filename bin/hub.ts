@@ -40,6 +40,8 @@ export type Hub = {
   store: EmbeddedMetricStore;
   ingest: Ingest;
   http: HttpServer;
+  /** The socket.io server, for the test that walks every socket event's access control. */
+  io: SocketServer;
   /** Every HTTP route, for the test that checks each one's access control. */
   routes: RouteInfo[];
   rules: RuleEngine;
@@ -245,6 +247,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     store,
     ingest,
     http,
+    io,
     routes: listRoutes(app),
     rules,
     authRequired: auth.required,

@@ -319,6 +319,44 @@ describe("one project's data is invisible to another project's people", () => {
     expect(trace.text).not.toContain(MARKER);
   });
 
+  it('every socket event an admin socket listens to gives another project nothing', async () => {
+    const root = connect(hub.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      extraHeaders: { cookie: sessions['root']!.cookie },
+    });
+    await new Promise((resolve) => root.on('connect', () => resolve(undefined)));
+    const server = [...hub.io.sockets.sockets.values()].find((s) => s.id === root.id)!;
+    const events = server
+      .eventNames()
+      .filter(
+        (e): e is string => typeof e === 'string' && !['disconnect', 'disconnecting', 'error'].includes(e),
+      );
+    expect(events).toEqual(expect.arrayContaining(['subscribe']));
+    const bob = connect(hub.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { token: tokens['bobRead'] },
+    });
+    await new Promise((resolve) => bob.on('connect', () => resolve(undefined)));
+    const pushed: unknown[] = [];
+    bob.onAny((event, payload) => pushed.push([event, payload]));
+    for (const event of events) {
+      const ack = (await bob
+        .timeout(2000)
+        .emitWithAck(event)
+        .catch(() => undefined)) as any;
+      expect({ event, leaked: JSON.stringify(ack ?? null).includes('alpha') }).toEqual({
+        event,
+        leaked: false,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 2500)); // one live push interval
+    expect(JSON.stringify(pushed)).not.toMatch(/alpha|host\./);
+    root.close();
+    bob.close();
+  });
+
   it('live host metrics over socket.io are for admins; anonymous sockets are refused', async () => {
     const url = hub.url;
     const anonymous = connect(url, { transports: ['websocket'], reconnection: false });
