@@ -4,6 +4,7 @@ import { createCgroupSource } from '../collector/containers/cgroup-source.ts';
 import { createDockerIdentity } from '../collector/containers/docker-identity.ts';
 import { createHostSource } from '../collector/host/host-source.ts';
 import { containerSampler, type Sampler, startLocalAgent } from '../collector/local-agent.ts';
+import { createNginxSource } from '../collector/nginx/nginx-source.ts';
 import { createShipper, httpSend } from '../collector/shipper.ts';
 import { openSpool } from '../collector/spool.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
@@ -11,8 +12,13 @@ import type { HubConfig } from '../core/config.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 
-/** The samplers of a node: host metrics, and containers' cgroups when enabled. */
-export function nodeSamplers(agent: HubConfig['agent'], clock: Clock, logger: Logger): Sampler[] {
+/** The samplers of a node: host metrics, containers' cgroups when enabled, nginx access logs when given. */
+export async function nodeSamplers(
+  agent: HubConfig['agent'],
+  dataDir: string,
+  clock: Clock,
+  logger: Logger,
+): Promise<{ samplers: Sampler[]; stop(): void }> {
   const samplers: Sampler[] = [{ name: 'host', ...createHostSource({ tags: agent.tags, logger }) }];
   if (agent.containers) {
     const identity = agent.docker ? createDockerIdentity({ url: agent.docker, clock, logger }) : undefined;
@@ -25,7 +31,21 @@ export function nodeSamplers(agent: HubConfig['agent'], clock: Clock, logger: Lo
     });
     samplers.push(containerSampler(source));
   }
-  return samplers;
+  const stops: (() => void)[] = [];
+  if (agent.nginxLogs.length > 0) {
+    const nginx = createNginxSource({
+      paths: agent.nginxLogs,
+      format: agent.nginxFormat,
+      stateDir: join(dataDir, 'nginx-tail'),
+      tags: agent.tags,
+      clock,
+      logger: logger.child({ component: 'nginx' }),
+    });
+    await nginx.start();
+    stops.push(() => void nginx.stop());
+    samplers.push({ name: 'nginx', sample: (ts) => nginx.sample(ts) });
+  }
+  return { samplers, stop: () => stops.forEach((s) => s()) };
 }
 
 export async function startAgent(config: HubConfig, deps: { logger: Logger; clock?: Clock }) {
@@ -47,8 +67,9 @@ export async function startAgent(config: HubConfig, deps: { logger: Logger; cloc
     logger: logger.child({ component: 'shipper' }),
   });
   void shipper.drain();
+  const node = await nodeSamplers(agent, config.dataDir, clock, logger);
   const loop = startLocalAgent({
-    samplers: nodeSamplers(agent, clock, logger),
+    samplers: node.samplers,
     publish: (points) => shipper.ship(points),
     clock,
     logger,
@@ -58,6 +79,7 @@ export async function startAgent(config: HubConfig, deps: { logger: Logger; cloc
     shipper,
     stop() {
       loop.stop();
+      node.stop();
       shipper.stop();
     },
   };

@@ -229,9 +229,12 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   });
   const telnetPort = await telnet.listen(config.telnetPort, config.host);
 
-  const agent = config.agent.enabled
+  const node = config.agent.enabled
+    ? await nodeSamplers(config.agent, config.dataDir, clock, logger.child({ component: 'agent' }))
+    : undefined;
+  const agent = node
     ? startLocalAgent({
-        samplers: nodeSamplers(config.agent, clock, logger.child({ component: 'agent' })),
+        samplers: node.samplers,
         publish: (points) => ingest.publish(points, 'agent'),
         clock,
         logger: logger.child({ component: 'agent' }),
@@ -253,6 +256,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     authRequired: auth.required,
     async close() {
       agent?.stop();
+      node?.stop();
       live.close();
       await telnet.close();
       io.close();

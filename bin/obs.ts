@@ -1,6 +1,7 @@
 /** The `obs` command. */
 import { Command } from 'commander';
 import { registerRuleCommands } from '../alerting/rules/cli.ts';
+import { runCheckNginx } from '../collector/nginx/check-nginx.ts';
 import { type ConfigFlags, loadConfig } from '../core/config.ts';
 import { isHubError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
@@ -70,6 +71,8 @@ program
     '--docker <url>',
     'Docker Engine API for container names and labels, e.g. unix:///var/run/docker.sock',
   )
+  .option('--nginx-log <path>', 'an nginx access log to tail; repeatable', collect)
+  .option('--nginx-format <format>', "nginx's log_format string, or combined / platform (default platform)")
   .option('--spool-dir <dir>', 'where batches wait while the hub is unreachable (default DATA_DIR/spool)')
   .option('--spool-max-bytes <n>', 'spool size; the oldest batches go when it is full')
   .option('--data-dir <dir>', 'where the agent keeps its state (env OBS_DATA_DIR)')
@@ -78,8 +81,31 @@ program
   .action(async (flags: ConfigFlags) => {
     const config = loadConfig({ flags });
     const logger = createLogger({ level: config.logLevel });
-    await startAgent(config, { logger });
+    const agent = await startAgent(config, { logger });
     process.stdout.write(`obs agent is shipping to ${config.agent.hub} every ${config.agent.interval} ms\n`);
+    // The sampling timers do not hold the process open (tests embed them); this one does.
+    const keepAlive = setInterval(() => {}, 3_600_000);
+    const stop = (signal: string) => {
+      logger.info('stopping', { signal, ...agent.shipper.stats() });
+      agent.stop();
+      clearInterval(keepAlive);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('check-nginx')
+  .description('parse an nginx access log with a log_format and report what parses, what fails and why')
+  .argument('<file>')
+  .requiredOption('--log-format <format>', "nginx's log_format string, or combined / platform")
+  .option('--json', 'one JSON object instead of text')
+  .action(async (file: string, o: { logFormat: string; json?: boolean }) => {
+    process.exitCode = await runCheckNginx(
+      { format: o.logFormat, file, json: o.json === true },
+      (s) => process.stdout.write(s),
+      (s) => process.stderr.write(s),
+    );
   });
 
 registerRuleCommands(program, (line) => process.stdout.write(line + '\n'));

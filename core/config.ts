@@ -119,6 +119,10 @@ export const configSchema = z
         cgroupRoot: z.string().optional(),
         /** Docker Engine API for names and labels, e.g. unix:///var/run/docker.sock. */
         docker: z.string().optional(),
+        /** nginx access logs to tail (routing nodes). */
+        nginxLogs: z.array(z.string()).default([]),
+        /** nginx's own log_format string, or `combined` / `platform` (see collector/nginx/README.md). */
+        nginxFormat: z.string().default('platform'),
       })
       .strict()
       .prefault({}),
@@ -146,6 +150,8 @@ export type ConfigFlags = {
   docker?: string;
   /** `--tag k=v`, repeatable. */
   tag?: string[];
+  nginxLog?: string[];
+  nginxFormat?: string;
   rules?: string;
 };
 
@@ -242,6 +248,11 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   if (tags && tags.length > 0)
     agent['tags'] = { ...((agent['tags'] as object | undefined) ?? {}), ...parseTagFlags(tags) };
   if (flags['agent'] === false) agent['enabled'] = false;
+  const nginxLogs = overrides['nginxLog'] as string[] | undefined;
+  delete overrides['nginxLog'];
+  if (nginxLogs && nginxLogs.length > 0) agent['nginxLogs'] = nginxLogs;
+  if (overrides['nginxFormat'] !== undefined) agent['nginxFormat'] = overrides['nginxFormat'];
+  delete overrides['nginxFormat'];
   const merged: Record<string, unknown> = { ...file, ...overrides, agent };
   const result = configSchema.safeParse(merged);
   if (!result.success) {
