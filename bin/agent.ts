@@ -45,7 +45,12 @@ export async function nodeSamplers(
     stops.push(() => void nginx.stop());
     samplers.push({ name: 'nginx', sample: (ts) => nginx.sample(ts) });
   }
-  return { samplers, stop: () => stops.forEach((s) => s()) };
+  return {
+    samplers,
+    stop: () => {
+      for (const s of stops) s();
+    },
+  };
 }
 
 export async function startAgent(config: HubConfig, deps: { logger: Logger; clock?: Clock }) {

@@ -8,7 +8,7 @@ import { Server as SocketServer } from 'socket.io';
 import { type RuleEngine, startRuleEngine } from '../alerting/engine/engine.ts';
 import { createHubNotifications } from '../alerting/notify/index.ts';
 import { startLocalAgent } from '../collector/local-agent.ts';
-import { hasScope, OPEN_PRINCIPAL } from '../core/auth.ts';
+import { canAccessProject, hasScope, OPEN_PRINCIPAL } from '../core/auth.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import { HubError } from '../core/errors.ts';
@@ -29,6 +29,7 @@ import { openAuditLog } from '../ui/auth/audit-log.ts';
 import { createAuth } from '../ui/auth/http-auth.ts';
 import { openIdentityStore } from '../ui/auth/identity-store.ts';
 import { createLivePush } from '../ui/live/live-push.ts';
+import { createProjectPush } from '../ui/live/project-push.ts';
 import { createSelfMetrics } from '../ui/self-metrics.ts';
 import { createHttpApp, listRoutes, type RouteInfo } from '../ui/server.ts';
 import { nodeSamplers } from './agent.ts';
@@ -203,6 +204,13 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     clock,
     authorize: (socket) => hasScope(socket.data['principal'], 'admin'),
   });
+  const projectLive = createProjectPush({
+    io,
+    subscribe: (l) => ingest.onStored(l),
+    clock,
+    canSee: (socket, project) => canAccessProject(socket.data['principal'], project, 'read'),
+    isAdmin: (socket) => hasScope(socket.data['principal'], 'admin'),
+  });
 
   const telnet = createTelnetServer({
     ingest,
@@ -258,6 +266,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       agent?.stop();
       node?.stop();
       live.close();
+      projectLive.close();
       await telnet.close();
       io.close();
       await new Promise<void>((resolve) => {

@@ -5,10 +5,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestHub, type TestHub, tempDir } from './harness.ts';
+import { eventually, freePort, startTestHub, type TestHub, tempDir } from './harness.ts';
 
 const inCi = process.env['CI'] === 'true';
 const have = (bin: string) => existsSync(bin);
@@ -17,16 +16,6 @@ const missing = (bin: string, pkg: string) => {
     throw new Error(`${bin} is missing: .ci/run must install the Debian package ${pkg}`);
   return !have(bin);
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let hub: TestHub;
 const children: ChildProcess[] = [];

@@ -1,8 +1,11 @@
 /** Starts real hubs for integration tests: in this process, or as a child process to kill. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
 import { type Hub, startHub } from '../bin/hub.ts';
 import type { Clock } from '../core/clock.ts';
 import { type HubConfig, loadConfig } from '../core/config.ts';
@@ -86,6 +89,32 @@ export async function spawnHub(dataDir: string, extraArgs: string[] = []): Promi
     if (Date.now() - started > 60_000) throw new Error(`obs hub did not start in 60 s: ${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A TCP port free on loopback right now. */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Debian's Chromium, headless, as every browser test starts it; CI must have it. */
+export function haveChromium(): boolean {
+  const present = existsSync(CHROMIUM);
+  if (!present && process.env['CI'])
+    throw new Error(`${CHROMIUM} is missing: .ci/run must install the Debian package chromium`);
+  return present;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
 }
 
 /** Resolves when the child has exited, also if it already had. */

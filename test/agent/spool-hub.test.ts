@@ -1,25 +1,10 @@
-/**
- * The agent while the hub is down: batches produced meanwhile wait in the disk spool, then all
- * reach a real hub once, in order, when it comes back (same port).
- */
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createShipper, httpSend } from '../../collector/shipper.ts';
 import { openSpool } from '../../collector/spool.ts';
 import { FakeClock } from '../../core/clock.ts';
 import { silentLogger } from '../../core/logger.ts';
 import type { MetricPoint } from '../../core/model.ts';
-import { startTestHub, type TestHub, tempDir } from '../harness.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, startTestHub, type TestHub, tempDir } from '../harness.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {

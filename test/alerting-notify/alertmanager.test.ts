@@ -5,25 +5,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeAlert } from '../../alerting/notify/testing.ts';
 import { FakeClock } from '../../core/clock.ts';
+import { freePort } from '../harness.ts';
 import { type Run, startRun, tempDir } from './harness.ts';
 
 const BINARY = '/usr/bin/prometheus-alertmanager';
 const available = existsSync(BINARY);
 const MISSING = `${BINARY} is missing: install the Debian package prometheus-alertmanager (apt-get install -y prometheus-alertmanager)`;
 if (!available && process.env['CI']) throw new Error(MISSING);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 type AmAlert = {
   labels: Record<string, string>;

@@ -38,6 +38,7 @@ import { createTailer, type Tailer } from '../../collector/nginx/tailer.ts';
 import { systemClock } from '../../core/clock.ts';
 import { createMemoryLogger } from '../../core/logger.ts';
 import type { MetricPoint } from '../../core/model.ts';
+import { freePort } from '../harness.ts';
 
 /** nginx lives in /usr/sbin, which a non-root PATH may lack. */
 function findBinary(name: string): string | undefined {
@@ -56,16 +57,6 @@ if (missing.length > 0 && process.env['CI'])
 const WRK_SECONDS = 4;
 const HOST = 'shop.test';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 function nginxConf(dir: string, port: number, app: number, dead: number): string {
   const platform = NAMED_FORMATS['platform']!.replaceAll("'", "\\'");

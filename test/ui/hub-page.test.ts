@@ -2,28 +2,21 @@
  * End to end, as `npm start` runs it: the real hub with its local agent, the Overview page in
  * real Chromium showing this machine's CPU, memory and network, then moving with pushed points.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestHub, type TestHub } from '../harness.ts';
+import { CHROMIUM, haveChromium, launchChromium, startTestHub, type TestHub } from '../harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env['CI'])
-  throw new Error(`${CHROMIUM} is missing: .ci/run must install the Debian package chromium`);
+const chromiumHere = haveChromium();
 
-describe.skipIf(!haveChromium)(
-  `the hub's live page${haveChromium ? '' : ` (skipped: no ${CHROMIUM})`}`,
+describe.skipIf(!chromiumHere)(
+  `the hub's live page${chromiumHere ? '' : ` (skipped: no ${CHROMIUM})`}`,
   () => {
     let hub: TestHub;
     let browser: Browser;
 
     beforeAll(async () => {
       hub = await startTestHub({ agent: { enabled: true, interval: 500, tags: { host: 'e2e-host' } } });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      });
+      browser = await launchChromium();
     });
 
     afterAll(async () => {

@@ -1,18 +1,14 @@
 /** Logging in through the page in real Chromium, against a real hub with a user. */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identitiesPath } from '../../bin/hub.ts';
 import { systemClock } from '../../core/clock.ts';
 import { openIdentityStore } from '../../ui/auth/identity-store.ts';
-import { startTestHub, type TestHub, tempDir } from '../harness.ts';
+import { CHROMIUM, haveChromium, launchChromium, startTestHub, type TestHub, tempDir } from '../harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env['CI'])
-  throw new Error(`${CHROMIUM} is missing: .ci/run must install the Debian package chromium`);
+const chromiumHere = haveChromium();
 
-describe.skipIf(!haveChromium)(`login page${haveChromium ? '' : ` (skipped: no ${CHROMIUM})`}`, () => {
+describe.skipIf(!chromiumHere)(`login page${chromiumHere ? '' : ` (skipped: no ${CHROMIUM})`}`, () => {
   let hub: TestHub;
   let browser: Browser;
   let cleanup: () => Promise<void>;
@@ -23,10 +19,7 @@ describe.skipIf(!haveChromium)(`login page${haveChromium ? '' : ` (skipped: no $
     const ids = await openIdentityStore({ path: identitiesPath(tmp.dir), clock: systemClock });
     await ids.addUser({ name: 'ops', password: 'ops-password', admin: true });
     hub = await startTestHub({ dataDir: tmp.dir });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

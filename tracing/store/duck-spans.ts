@@ -7,7 +7,7 @@
  * so their rows sit close together, and `seq BETWEEN min AND max` lets DuckDB skip every row
  * group but one or two (min-max statistics) when reading a trace.
  */
-import { stat } from 'node:fs/promises';
+
 import {
   BIGINT,
   BOOLEAN,
@@ -24,6 +24,7 @@ import {
 import { HubError } from '../../core/errors.ts';
 import type { SpanKind, Tags } from '../../core/model.ts';
 import type { WriteCheckpoint } from '../../core/ports.ts';
+import { duckFileBytes, SerialQueue } from '../../pipeline/store/embedded/duck-file.ts';
 import type { LinkDelta } from '../assembler/assembler.ts';
 import type { TraceSpan } from '../model.ts';
 
@@ -67,7 +68,7 @@ export type SeqRange = { min: number; max: number };
 export type TraceRef = { traceId: string; min: number; max: number; lastStart: number };
 
 export class DuckSpans {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly idle: { conn: DuckDBConnection; byId: DuckDBPreparedStatement }[] = [];
   private readonly waiting: ((r: { conn: DuckDBConnection; byId: DuckDBPreparedStatement }) => void)[] = [];
 
@@ -120,10 +121,9 @@ export class DuckSpans {
     );
   }
 
+  /** One transaction at a time on the writer. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(fn);
   }
 
   private async read<T>(
@@ -313,14 +313,8 @@ export class DuckSpans {
     });
   }
 
-  async diskBytes(): Promise<number> {
-    let total = 0;
-    for (const p of [this.path, this.path + '.wal'])
-      total += await stat(p).then(
-        (s) => s.size,
-        () => 0,
-      );
-    return total;
+  diskBytes(): Promise<number> {
+    return duckFileBytes(this.path);
   }
 
   close(): Promise<void> {

@@ -4,7 +4,7 @@
  * limited to the caller's projects: an alert's project is its `project` label, a silence's its
  * `project="…"` matcher; those without one are for callers who see all projects.
  */
-import express, { type RequestHandler, type Response, Router } from 'express';
+import express, { type Response, Router } from 'express';
 import { matchesAll, parseMatchers, projectOfMatchers } from '../../alerting/notify/matchers.ts';
 import type { AlertView, NotifyPipeline } from '../../alerting/notify/pipeline.ts';
 import {
@@ -14,20 +14,15 @@ import {
   silenceToJSON,
 } from '../../alerting/notify/silences.ts';
 import type { Matcher } from '../../alerting/notify/types.ts';
-import { canAccessProject, type Principal, type Scope } from '../../core/auth.ts';
+import { canAccessProject, type Principal } from '../../core/auth.ts';
 import { HubError } from '../../core/errors.ts';
+import type { AuditRecorder } from '../auth/audit-log.ts';
+import type { ScopeGuard } from '../auth/http-auth.ts';
 
 export type NotifyRoutesOptions = {
   pipeline: NotifyPipeline;
-  auth: { need(scope: Scope): RequestHandler };
-  audit: {
-    record(entry: {
-      actor: string;
-      action: string;
-      target: string;
-      details?: Record<string, unknown>;
-    }): Promise<void>;
-  };
+  auth: ScopeGuard;
+  audit: AuditRecorder;
   /** Epoch ms now; defaults to the pipeline's clock. */
   now?: () => number;
 };

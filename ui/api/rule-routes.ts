@@ -4,24 +4,19 @@
  * limited to the caller's projects (a rule's or alert's project is its `project` label; those
  * without one are seen by callers of all projects only), and every change is audited.
  */
-import express, { type RequestHandler, type Response, Router } from 'express';
+import express, { type Response, Router } from 'express';
 import type { RuleEngine } from '../../alerting/engine/engine.ts';
 import type { HistoryQuery } from '../../alerting/engine/history.ts';
-import { canAccessProject, type Principal, type Scope, visibleProjects } from '../../core/auth.ts';
+import { canAccessProject, type Principal, visibleProjects } from '../../core/auth.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { HubError } from '../../core/errors.ts';
+import type { AuditRecorder } from '../auth/audit-log.ts';
+import type { ScopeGuard } from '../auth/http-auth.ts';
 
 export type RuleRoutesOptions = {
   engine: RuleEngine;
-  auth: { need(scope: Scope): RequestHandler };
-  audit: {
-    record(entry: {
-      actor: string;
-      action: string;
-      target: string;
-      details?: Record<string, unknown>;
-    }): Promise<void>;
-  };
+  auth: ScopeGuard;
+  audit: AuditRecorder;
   /** For `since=15m` (relative) in history queries; default Date.now. */
   now?: () => number;
 };

@@ -24,6 +24,9 @@ export type AuditLog = {
   list(query?: AuditQuery): Promise<AuditEntry[]>;
 };
 
+/** What a module's routes need of the audit log: a way to record. */
+export type AuditRecorder = Pick<AuditLog, 'record'>;
+
 export async function openAuditLog(options: { path: string; clock: Clock }): Promise<AuditLog> {
   const { path, clock } = options;
   await mkdir(dirname(path), { recursive: true });

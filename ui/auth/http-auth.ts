@@ -19,6 +19,9 @@ const BASIC_CACHE_TTL = 60_000;
 
 type Session = { user: string; csrf: string; expiresAt: number };
 
+/** What a module's routes need of authentication: a guard per scope. */
+export type ScopeGuard = { need(scope: Scope): RequestHandler };
+
 export type Auth = {
   /** Sets `res.locals.principal` from the request's credentials, or leaves it unset. */
   authenticate: RequestHandler;

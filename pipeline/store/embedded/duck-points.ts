@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import {
   BIGINT,
   DOUBLE,
@@ -11,6 +10,7 @@ import {
 } from '@duckdb/node-api';
 import { HubError } from '../../../core/errors.ts';
 import type { WriteCheckpoint } from '../../../core/ports.ts';
+import { duckFileBytes, SerialQueue } from './duck-file.ts';
 import type { SeriesEntry } from './series-index.ts';
 
 export type Columns = { sid: number[]; ts: number[]; value: number[] };
@@ -37,7 +37,7 @@ const HOUR = 3_600_000;
  * another, so a long query does not hold up ingest.
  */
 export class DuckPoints {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   private constructor(
     private readonly path: string,
@@ -67,11 +67,9 @@ export class DuckPoints {
     return new DuckPoints(path, instance, writer, reader, points, series);
   }
 
-  /** Runs `fn` after every earlier write finished: one transaction at a time on the writer. */
+  /** One transaction at a time on the writer. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(fn);
   }
 
   async loadSeries(): Promise<{ id: number; metric: string; tags: Record<string, string> }[]> {
@@ -242,14 +240,8 @@ export class DuckPoints {
     });
   }
 
-  async diskBytes(): Promise<number> {
-    let total = 0;
-    for (const p of [this.path, this.path + '.wal'])
-      total += await stat(p).then(
-        (s) => s.size,
-        () => 0,
-      );
-    return total;
+  diskBytes(): Promise<number> {
+    return duckFileBytes(this.path);
   }
 
   close(): Promise<void> {

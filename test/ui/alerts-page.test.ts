@@ -1,0 +1,126 @@
+/**
+ * The Alerts and Silences pages in real Chromium against a real hub with a rule and a webhook:
+ * a point over the threshold shows up firing, is acknowledged, then silenced from its row.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHROMIUM,
+  haveChromium,
+  launchChromium,
+  postJson,
+  startTestHub,
+  type TestHub,
+  tempDir,
+} from '../harness.ts';
+
+const chromiumHere = haveChromium();
+
+describe.skipIf(!chromiumHere)(`alerts pages${chromiumHere ? '' : ` (skipped: no ${CHROMIUM})`}`, () => {
+  let hub: TestHub;
+  let browser: Browser;
+  let receiver: Server;
+  let cleanup: () => Promise<void>;
+  const received: unknown[] = [];
+
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => {
+        body += d;
+      });
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+    const tmp = await tempDir('obs-alerts-page-');
+    cleanup = tmp.cleanup;
+    const rulesDir = join(tmp.dir, 'rules');
+    await mkdir(rulesDir);
+    await writeFile(
+      join(rulesDir, 'e2e.yaml'),
+      'groups:\n  - name: e2e\n    interval: 1s\n    rules:\n      - name: HotRoom\n        expr: max:e2e.temp{room=*} > 50\n        labels: { severity: page, project: ops }\n        annotations: { summary: "{{ $labels.room }} is at {{ $value }}" }\n',
+    );
+    hub = await startTestHub({
+      dataDir: join(tmp.dir, 'data'),
+      rules: rulesDir,
+      notify: {
+        route: {
+          receiver: 'hook',
+          group_by: ['alertname'],
+          group_wait: '1s',
+          group_interval: '1s',
+          repeat_interval: '1h',
+        },
+        receivers: [{ name: 'hook', webhook_configs: [{ url: hookUrl }] }],
+      },
+    });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await hub?.stop();
+    receiver?.close();
+    await cleanup?.();
+  });
+
+  it('shows the firing alert, acknowledges it, and silences it from its row with a preview', async () => {
+    const put = await postJson(`${hub.url}api/put`, {
+      metric: 'e2e.temp',
+      timestamp: Date.now(),
+      value: 72.5,
+      tags: { room: 'a' },
+    });
+    expect(put.status).toBe(204);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${hub.url}alerts.html`);
+    // The page polls every 10 s; reloading gets there sooner once the rule has fired.
+    const row = page.locator('#alerts tbody tr[data-state="firing"]', { hasText: 'HotRoom' });
+    for (let i = 0; i < 30 && (await row.count()) === 0; i++) {
+      await page.waitForTimeout(1000);
+      if ((await row.count()) === 0) await page.reload();
+    }
+    await row.waitFor({ timeout: 5000 });
+    expect(await row.locator('.badge').textContent()).toBe('firing');
+    expect(await row.textContent()).toContain('room=a');
+    expect(await row.textContent()).toContain('72.5');
+    await expect.poll(() => page.locator('#updated').textContent()).toMatch(/updated/);
+    expect(await page.locator('#alerts-empty').isHidden()).toBe(true);
+
+    await row.getByRole('button', { name: 'Acknowledge' }).click();
+    await row.locator('.acked', { hasText: 'acknowledged by' }).waitFor();
+
+    await row.locator('.rule-link').click();
+    await page.locator('#history tbody tr', { hasText: 'firing' }).first().waitFor();
+    await page.screenshot({ path: 'docs/alerts.png', fullPage: true });
+
+    await row.getByRole('link', { name: 'Silence…' }).click();
+    await page.waitForURL(/\/silences\.html\?/);
+    expect(await page.locator('#matchers').inputValue()).toContain('room="a"');
+    const preview = page.locator('#preview li', { hasText: 'HotRoom' });
+    await preview.waitFor();
+    expect(await preview.textContent()).toContain('room=a');
+
+    await page.fill('#comment', 'HotRoom: checking the air conditioning');
+    await page.click('#create');
+    await page.locator('#silences-ok', { hasText: 'created' }).waitFor();
+    const silence = page.locator('#silences tbody tr[data-state="active"]', { hasText: 'room="a"' });
+    await silence.waitFor();
+    expect(await silence.textContent()).toContain('checking the air conditioning');
+    await page.locator('#preview li', { hasText: 'already silenced' }).waitFor();
+
+    await silence.getByRole('button', { name: 'Expire' }).click();
+    await page.locator('#silences tbody tr[data-state="expired"]', { hasText: 'room="a"' }).waitFor();
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
