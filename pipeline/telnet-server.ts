@@ -54,6 +54,10 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
     let rest = '';
     let batch: MetricPoint[] = [];
     let chain: Promise<void> = Promise.resolve();
+    // Back-pressure: while this many batches wait for the bus, stop reading the socket, so a fast
+    // sender is slowed to the bus's pace instead of filling the hub's memory.
+    let waiting = 0;
+    const maxWaiting = 4;
     const flush = () => {
       if (batch.length === 0) return;
       if (!principal) return;
@@ -63,12 +67,18 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: r.reason });
         socket.write(`put: ${r.error}\n`);
       }
-      chain = chain.then(() =>
-        ingest.publish(points, 'telnet').catch((e) => {
+      waiting++;
+      if (waiting >= maxWaiting) socket.pause();
+      chain = chain
+        .then(() => ingest.publish(points, 'telnet'))
+        .catch((e) => {
           logger.error('telnet batch could not be published', { err: e, points: points.length });
           socket.write(`put: unable to store ${points.length} data points: ${(e as Error).message}\n`);
-        }),
-      );
+        })
+        .finally(() => {
+          waiting--;
+          if (waiting < maxWaiting && socket.isPaused()) socket.resume();
+        });
     };
     const handle = (line: string) => {
       const r = parseTelnetLine(line, options.maxTags);
