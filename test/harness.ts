@@ -102,6 +102,12 @@ export async function freePort(): Promise<number> {
 
 export const CHROMIUM = '/usr/bin/chromium';
 
+/**
+ * Where page tests put their screenshots: a temp folder, so a test run leaves the tree clean.
+ * `OBS_SCREENSHOT_DIR=docs npx vitest run test/ui` refreshes the README's pictures.
+ */
+export const SCREENSHOT_DIR = process.env['OBS_SCREENSHOT_DIR'] ?? join(tmpdir(), 'obs-screenshots');
+
 /** Debian's Chromium, headless, as every browser test starts it; CI must have it. */
 export function haveChromium(): boolean {
   const present = existsSync(CHROMIUM);

@@ -12,6 +12,7 @@ import {
   haveChromium,
   launchChromium,
   postJson,
+  SCREENSHOT_DIR,
   startTestHub,
   type TestHub,
   tempDir,
@@ -102,7 +103,7 @@ describe.skipIf(!chromiumHere)(`alerts pages${chromiumHere ? '' : ` (skipped: no
 
     await row.locator('.rule-link').click();
     await page.locator('#history tbody tr', { hasText: 'firing' }).first().waitFor();
-    await page.screenshot({ path: 'docs/alerts.png', fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'alerts.png'), fullPage: true });
 
     await row.getByRole('link', { name: 'Silence…' }).click();
     await page.waitForURL(/\/silences\.html\?/);

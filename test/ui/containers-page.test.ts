@@ -13,6 +13,7 @@ import {
   haveChromium,
   launchChromium,
   postJson,
+  SCREENSHOT_DIR,
   startTestHub,
   type TestHub,
 } from '../harness.ts';
@@ -178,8 +179,8 @@ describe.skipIf(!chromiumHere)(
       ).toBe(String(HISTORY + 1));
       expect(requests.slice(before)).toEqual([]);
 
-      mkdirSync(join(import.meta.dirname, '../../docs'), { recursive: true });
-      await page.screenshot({ path: join(import.meta.dirname, '../../docs/containers.png'), fullPage: true });
+      mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'containers.png'), fullPage: true });
       expect(pageErrors).toEqual([]);
     });
   },

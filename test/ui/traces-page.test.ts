@@ -15,12 +15,13 @@ import {
   haveChromium,
   launchChromium,
   postJson,
+  SCREENSHOT_DIR,
   startTestHub,
   type TestHub,
 } from '../harness.ts';
 
 const chromiumHere = haveChromium();
-const DOCS = join(import.meta.dirname, '../../docs');
+const DOCS = SCREENSHOT_DIR;
 
 const NOW_US = Date.now() * 1000;
 const T1 = 'a1a1a1a1a1a1a1a1b2b2b2b2b2b2b2b2';
