@@ -131,7 +131,8 @@ function runWrk(url: string, connections: number): Promise<{ requests: number; o
   child.stderr.on('data', (d) => (output += d));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': only then has all of wrk's output been read.
+    child.once('close', (code) => {
       const m = /(\d+) requests in/.exec(output);
       if (code !== 0 || !m) reject(new Error(`wrk failed (${code}): ${output}`));
       else resolve({ requests: Number(m[1]), output });
