@@ -2,20 +2,17 @@
  * The Alerts and Silences pages in real Chromium against a real hub with a rule and a webhook:
  * a point over the threshold shows up firing, is acknowledged, then silenced from its row.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AlertingHub, startAlertingHub } from '../alerting-fixture.ts';
 import {
   CHROMIUM,
   haveChromium,
   launchChromium,
   postJson,
   SCREENSHOT_DIR,
-  startTestHub,
   type TestHub,
-  tempDir,
 } from '../harness.ts';
 
 const chromiumHere = haveChromium();
@@ -23,53 +20,17 @@ const chromiumHere = haveChromium();
 describe.skipIf(!chromiumHere)(`alerts pages${chromiumHere ? '' : ` (skipped: no ${CHROMIUM})`}`, () => {
   let hub: TestHub;
   let browser: Browser;
-  let receiver: Server;
-  let cleanup: () => Promise<void>;
-  const received: unknown[] = [];
+  let fixture: AlertingHub;
 
   beforeAll(async () => {
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => {
-        body += d;
-      });
-      req.on('end', () => {
-        received.push(JSON.parse(body));
-        res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
-    const tmp = await tempDir('obs-alerts-page-');
-    cleanup = tmp.cleanup;
-    const rulesDir = join(tmp.dir, 'rules');
-    await mkdir(rulesDir);
-    await writeFile(
-      join(rulesDir, 'e2e.yaml'),
-      'groups:\n  - name: e2e\n    interval: 1s\n    rules:\n      - name: HotRoom\n        expr: max:e2e.temp{room=*} > 50\n        labels: { severity: page, project: ops }\n        annotations: { summary: "{{ $labels.room }} is at {{ $value }}" }\n',
-    );
-    hub = await startTestHub({
-      dataDir: join(tmp.dir, 'data'),
-      rules: rulesDir,
-      notify: {
-        route: {
-          receiver: 'hook',
-          group_by: ['alertname'],
-          group_wait: '1s',
-          group_interval: '1s',
-          repeat_interval: '1h',
-        },
-        receivers: [{ name: 'hook', webhook_configs: [{ url: hookUrl }] }],
-      },
-    });
+    fixture = await startAlertingHub();
+    hub = fixture.hub;
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await hub?.stop();
-    receiver?.close();
-    await cleanup?.();
+    await fixture?.stop();
   });
 
   it('shows the firing alert, acknowledges it, and silences it from its row with a preview', async () => {

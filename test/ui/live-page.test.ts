@@ -2,19 +2,14 @@
  * The Overview page in real Chromium: history from `/api/query`, then live points pushed over
  * socket.io, with no polling by the page.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
 import type { MetricPoint } from '../../core/model.ts';
+import { CHROMIUM, haveChromium, launchChromium } from '../harness.ts';
 import { type PageServer, startPageServer } from './page-server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env['CI'])
-  throw new Error(
-    `${CHROMIUM} is missing: install it with "apt-get install -y chromium" (the Debian package)`,
-  );
+const chromiumHere = haveChromium();
 
 const GiB = 1024 ** 3;
 const HOST = 'hub-1';
@@ -43,8 +38,8 @@ function cannedHistory(now: number): MetricPoint[] {
   return points;
 }
 
-describe.skipIf(!haveChromium)(
-  `Overview page in Chromium${haveChromium ? '' : ` (skipped: no ${CHROMIUM})`}`,
+describe.skipIf(!chromiumHere)(
+  `Overview page in Chromium${chromiumHere ? '' : ` (skipped: no ${CHROMIUM})`}`,
   () => {
     const clock = new FakeClock(Date.now());
     const listeners = new Set<(points: MetricPoint[]) => void>();
@@ -71,10 +66,7 @@ describe.skipIf(!haveChromium)(
         },
         clock,
       });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-      });
+      browser = await launchChromium();
     });
 
     afterAll(async () => {
