@@ -7,11 +7,17 @@ export const ERROR_CODES = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** The target is locked (a running deployment) or changed under us. */
+  CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  /** Well-formed but refused by a validator: `details` lists each field. */
+  INVALID_INPUT: 422,
   RATE_LIMITED: 429,
   STORE_FAILED: 500,
   BUS_FAILED: 500,
   INTERNAL: 500,
+  /** A system we call (an orchestrator, a store) answered with an error. */
+  UPSTREAM_FAILED: 502,
   UNAVAILABLE: 503,
   TIMEOUT: 504,
 } as const;
@@ -23,6 +29,8 @@ export type HubErrorOptions = {
   canRetry?: boolean;
   /** Where the problem is: a field path, a line number, a column. */
   where?: string;
+  /** One entry per bad field, for errors that refuse several at once (`INVALID_INPUT`). */
+  details?: { field: string; message: string }[];
 };
 
 /** The one error type of the hub: a closed code, a message that says what and where, a cause. */
@@ -30,6 +38,7 @@ export class HubError extends Error {
   readonly code: HubErrorCode;
   readonly canRetry: boolean;
   readonly where: string | undefined;
+  readonly details: { field: string; message: string }[] | undefined;
 
   constructor(code: HubErrorCode, message: string, options: HubErrorOptions = {}) {
     super(message, { cause: options.cause });
@@ -37,16 +46,25 @@ export class HubError extends Error {
     this.code = code;
     this.canRetry = options.canRetry ?? false;
     this.where = options.where;
+    this.details = options.details;
   }
 
   get status(): number {
     return ERROR_CODES[this.code];
   }
 
-  toJSON(): { code: HubErrorCode; message: string; where?: string } {
-    return this.where === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, where: this.where };
+  toJSON(): {
+    code: HubErrorCode;
+    message: string;
+    where?: string;
+    details?: { field: string; message: string }[];
+  } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.where === undefined ? {} : { where: this.where }),
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
   }
 }
 

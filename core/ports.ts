@@ -2,8 +2,10 @@
  * The ports: one small interface per external system. The core depends on these only; each has
  * an embedded adapter (used by `npm start` and the tests) and real ones for running at scale.
  */
+
+import type { AppSpec, AppStatus, DeployResult, OrchestratorEvent } from '../platform/types.ts';
 import type { HubError } from './errors.ts';
-import type { AlertEvent, AppRef, LogRecord, MetricPoint, ScalingDecision, Span, Tags } from './model.ts';
+import type { AlertEvent, LogRecord, MetricPoint, Span, Tags } from './model.ts';
 import type { LookupResult, MetricQuery, SeriesResult } from './query.ts';
 
 /* ---------------------------------------------------------------- Bus */
@@ -135,15 +137,27 @@ export type Notifier = {
 
 /* ---------------------------------------------------------------- Orchestrator */
 
-export type TaskInfo = { id: string; app: string; host: string; state: string; startedAt?: number };
-
+/**
+ * What runs the apps: Marathon, Chronos (Cron apps) or a Docker host. Types live in
+ * `platform/types.ts`; adapters in `platform/orchestrators/`.
+ */
 export type Orchestrator = {
-  /** Apps the orchestrator runs, with their instance counts. */
-  listApps(): Promise<{ app: AppRef; instances: number }[]>;
-  /** Tasks (containers) of one app. */
-  tasks(app: AppRef): Promise<TaskInfo[]>;
-  /** Sets an app's instance count; resolves when the orchestrator accepted it. */
-  scale(decision: ScalingDecision): Promise<void>;
+  /** `marathon`, `chronos`, `docker`: shown with every app and decision. */
+  readonly name: string;
+  /** Every app it runs, with its tasks and running deployments. */
+  listApps(): Promise<AppStatus[]>;
+  /** One app, or undefined when it does not exist. */
+  getApp(id: string): Promise<AppStatus | undefined>;
+  /**
+   * Sets an app's instance count. Rejects with `HubError` `CONFLICT` while a deployment locks the
+   * app (unless `force`), `INVALID_INPUT` with field details on a validation error.
+   */
+  scale(id: string, instances: number, options?: { force?: boolean }): Promise<DeployResult>;
+  /** Creates or updates an app; validation errors come back as `INVALID_INPUT` naming the field. */
+  deploy(spec: AppSpec): Promise<DeployResult>;
+  /** Follows deployments and task changes until `close`; reconnects on its own. */
+  watch(onEvent: (event: OrchestratorEvent) => void): { close(): void };
+  close(): Promise<void>;
 };
 
 /* ---------------------------------------------------------------- ContainerSource */
