@@ -9,6 +9,7 @@ import { startAgent } from './agent.ts';
 import { startHub } from './hub.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 const program = new Command();
 program.name('obs').description('Metrics, alerts and tracing hub for a Mesos/Marathon/Docker PaaS');
 
@@ -23,6 +24,20 @@ program
   .option('--log-level <level>', 'debug, info, warn or error (env OBS_LOG_LEVEL)')
   .option('--no-agent', 'do not run the agent for this machine')
   .option('--rules <dir>', 'a folder of alert rule files, reloaded on change and on SIGHUP (env OBS_RULES)')
+  .option('--bus <kind>', 'embedded (default) or kafka')
+  .option('--kafka-brokers <list>', 'comma-separated Kafka bootstrap brokers (default 127.0.0.1:9092)')
+  .option('--metric-store <kind>', 'embedded (default) or opentsdb')
+  .option('--opentsdb-url <url>', 'an OpenTSDB-compatible server (OpenTSDB, VictoriaMetrics)')
+  .option('--span-store <kind>', 'embedded (default), opensearch or elasticsearch')
+  .option('--elastic-url <url>', 'the OpenSearch or Elasticsearch node (default http://127.0.0.1:9200)')
+  .option('--orchestrator <name>', 'marathon, chronos or docker; repeatable (none: advice only)', collect)
+  .option('--marathon-url <url>', "Marathon's URL (implies --orchestrator marathon)")
+  .option('--chronos-url <url>', "Chronos' URL (implies --orchestrator chronos)")
+  .option(
+    '--docker-host <url>',
+    'a Docker Engine API, unix:///var/run/docker.sock (implies --orchestrator docker)',
+  )
+  .option('--autoscale-interval <duration>', 'how often health, advice and autoscaling run (default 15s)')
   .action(async (flags: ConfigFlags) => {
     const config = loadConfig({ flags });
     const logger = createLogger({ level: config.logLevel });
@@ -56,7 +71,6 @@ program
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 program
   .command('agent')
   .description(

@@ -72,4 +72,47 @@ describe('loadConfig', () => {
       loadConfig({ env: {}, flags: { config: 'bad.yaml' }, readFile: file('port: [1,\n') }),
     ).toThrow(/not valid YAML/);
   });
+
+  it('takes the scale-out engines from flags over the file, keeping the file settings beside them', () => {
+    const c = loadConfig({
+      env: {},
+      flags: {
+        config: 'a.yaml',
+        bus: 'kafka',
+        kafkaBrokers: 'k1:9092, k2:9092',
+        metricStore: 'opentsdb',
+        spanStore: 'opensearch',
+        elasticUrl: 'http://os:9200',
+      },
+      readFile: file('bus:\n  kafka:\n    partitions: 12\nstore:\n  opentsdb:\n    url: http://vm:4242\n'),
+    });
+    expect(c.bus.kind).toBe('kafka');
+    expect(c.bus.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
+    expect(c.bus.kafka.partitions).toBe(12);
+    expect(c.store.kind).toBe('opentsdb');
+    expect(c.store.opentsdb.url).toBe('http://vm:4242');
+    expect(c.tracing.store).toBe('opensearch');
+    expect(c.tracing.elastic.url).toBe('http://os:9200');
+  });
+
+  it('enables an orchestrator from its URL flag, and names the missing URL otherwise', () => {
+    const c = loadConfig({
+      env: {},
+      flags: { marathonUrl: 'http://marathon:8080', autoscaleInterval: '30s' },
+    });
+    expect(c.platform.marathon?.url).toBe('http://marathon:8080');
+    expect(c.platform.marathon?.forceOnLock).toBe(false);
+    expect(c.platform.autoscaleInterval).toBe(30_000);
+    expect(c.platform.chronos).toBeUndefined();
+    expect(() => loadConfig({ env: {}, flags: { orchestrator: ['chronos'] } })).toThrow(/--chronos-url/);
+    expect(() => loadConfig({ env: {}, flags: { orchestrator: ['nomad'] } })).toThrow(
+      /marathon, chronos or docker/,
+    );
+    const d = loadConfig({ env: {}, flags: { orchestrator: ['docker'] } });
+    expect(d.platform.docker?.host).toBe('unix:///var/run/docker.sock');
+  });
+
+  it('rejects an unknown engine naming the setting', () => {
+    expect(() => loadConfig({ env: {}, flags: { bus: 'rabbitmq' } })).toThrow(/bus\.kind/);
+  });
 });

@@ -36,6 +36,21 @@ export const configSchema = z
       .default(32 * 1024 * 1024),
     store: z
       .object({
+        /** `embedded` (DuckDB in the data dir) or `opentsdb` (an OpenTSDB-compatible server: OpenTSDB, VictoriaMetrics). */
+        kind: z.enum(['embedded', 'opentsdb']).default('embedded'),
+        opentsdb: z
+          .object({
+            /** Base URL that takes `/api/put`, e.g. http://127.0.0.1:4242 (VictoriaMetrics: its -opentsdbHTTPListenAddr). */
+            url: z.string().url().default('http://127.0.0.1:4242'),
+            /** Where `/api/query` lives, when another server answers reads. */
+            queryUrl: z.string().url().optional(),
+            batchSize: z.coerce.number().int().min(1).default(5_000),
+            concurrency: z.coerce.number().int().min(1).max(64).default(4),
+            /** Write with telnet `put` to host:port instead of HTTP. */
+            telnet: z.string().optional(),
+          })
+          .strict()
+          .prefault({}),
         hotWindow: duration.default(2 * 3_600_000),
         rawRetention: duration.default(15 * 86_400_000),
         rollup1mRetention: duration.default(90 * 86_400_000),
@@ -46,6 +61,20 @@ export const configSchema = z
       .prefault({}),
     bus: z
       .object({
+        /** `embedded` (a durable log in the data dir) or `kafka`. */
+        kind: z.enum(['embedded', 'kafka']).default('embedded'),
+        kafka: z
+          .object({
+            brokers: z.array(z.string()).min(1).default(['127.0.0.1:9092']),
+            clientId: z.string().default('obs-hub'),
+            /** Hubs of one group share the partitions; each record is stored by one of them. */
+            group: z.string().default('obs-hubs'),
+            partitions: z.coerce.number().int().min(1).default(6),
+            retention: duration.default(7 * 86_400_000),
+            deadLetterTopic: z.string().default('obs.dead-letter'),
+          })
+          .strict()
+          .prefault({}),
         segmentBytes: z.coerce
           .number()
           .int()
@@ -90,6 +119,16 @@ export const configSchema = z
       .object({
         /** Which project each service belongs to: who may see its spans, and the RED metrics' `project` tag. */
         serviceProjects: z.record(z.string(), z.string()).default({}),
+        /** `embedded` (DuckDB), `opensearch` or `elasticsearch` for spans and logs. */
+        store: z.enum(['embedded', 'opensearch', 'elasticsearch']).default('embedded'),
+        elastic: z
+          .object({
+            url: z.string().url().default('http://127.0.0.1:9200'),
+            indexPrefix: z.string().default('obs'),
+            retentionDays: z.coerce.number().int().min(1).default(7),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -97,6 +136,28 @@ export const configSchema = z
     rules: z.string().optional(),
     /** Where alerts go: routes, receivers, inhibition, on-call (validated by alerting/notify/config.ts). */
     notify: z.unknown().optional(),
+    platform: z
+      .object({
+        /** Orchestrators to act through; none = advice only, from what the agents report. */
+        marathon: z
+          .object({
+            url: z.string().url(),
+            user: z.string().optional(),
+            password: z.string().optional(),
+            /** Scale a locked app with `?force=true` (cancels its deployment). Off by default. */
+            forceOnLock: z.boolean().default(false),
+          })
+          .strict()
+          .optional(),
+        chronos: z.object({ url: z.string().url() }).strict().optional(),
+        /** A Docker Engine API: unix:///var/run/docker.sock or tcp://host:2375. */
+        docker: z.object({ host: z.string() }).strict().optional(),
+        autoscaleInterval: duration.default(15_000),
+        /** Usage over this window decides health. */
+        healthWindow: duration.default(60_000),
+      })
+      .strict()
+      .prefault({}),
     agent: z
       .object({
         enabled: z.boolean().default(true),
@@ -153,6 +214,21 @@ export type ConfigFlags = {
   nginxLog?: string[];
   nginxFormat?: string;
   rules?: string;
+  /** `--bus embedded|kafka`. */
+  bus?: string;
+  kafkaBrokers?: string;
+  /** `--metric-store embedded|opentsdb`. */
+  metricStore?: string;
+  opentsdbUrl?: string;
+  /** `--span-store embedded|opensearch|elasticsearch`. */
+  spanStore?: string;
+  elasticUrl?: string;
+  /** `--orchestrator marathon|chronos|docker`, repeatable; the URL flags imply their orchestrator. */
+  orchestrator?: string[];
+  marathonUrl?: string;
+  chronosUrl?: string;
+  dockerHost?: string;
+  autoscaleInterval?: string;
 };
 
 const AGENT_FLAGS = [
@@ -225,6 +301,59 @@ function parseTagFlags(specs: string[]): Record<string, string> {
   return out;
 }
 
+type Section = Record<string, unknown>;
+const section = (file: Section, key: string): Section => ({ ...((file[key] as Section | undefined) ?? {}) });
+
+/** Folds the engine and orchestrator flags into their config sections (flags win over the file). */
+function applyScaleOutFlags(file: Section, overrides: Section): Section {
+  const take = (key: string): unknown => {
+    const v = overrides[key];
+    delete overrides[key];
+    return v;
+  };
+  const bus = section(file, 'bus');
+  const store = section(file, 'store');
+  const tracing = section(file, 'tracing');
+  const platform = section(file, 'platform');
+  const busKind = take('bus');
+  if (busKind !== undefined) bus['kind'] = busKind;
+  const brokers = take('kafkaBrokers') as string | undefined;
+  if (brokers) bus['kafka'] = { ...section(bus, 'kafka'), brokers: brokers.split(',').map((b) => b.trim()) };
+  const storeKind = take('metricStore');
+  if (storeKind !== undefined) store['kind'] = storeKind;
+  const tsdbUrl = take('opentsdbUrl');
+  if (tsdbUrl !== undefined) store['opentsdb'] = { ...section(store, 'opentsdb'), url: tsdbUrl };
+  const spanStore = take('spanStore');
+  if (spanStore !== undefined) tracing['store'] = spanStore;
+  const elasticUrl = take('elasticUrl');
+  if (elasticUrl !== undefined) tracing['elastic'] = { ...section(tracing, 'elastic'), url: elasticUrl };
+  const named = new Set((take('orchestrator') as string[] | undefined) ?? []);
+  for (const name of named)
+    if (!['marathon', 'chronos', 'docker'].includes(name))
+      throw new HubError('INVALID_CONFIG', `Unknown --orchestrator "${name}": marathon, chronos or docker`, {
+        where: '--orchestrator',
+      });
+  const urls: [string, string, string][] = [
+    ['marathon', 'marathonUrl', 'url'],
+    ['chronos', 'chronosUrl', 'url'],
+    ['docker', 'dockerHost', 'host'],
+  ];
+  for (const [name, flag, key] of urls) {
+    const value = take(flag);
+    if (value !== undefined) platform[name] = { ...section(platform, name), [key]: value };
+    else if (named.has(name) && platform[name] === undefined) {
+      if (name !== 'docker')
+        throw new HubError('INVALID_CONFIG', `--orchestrator ${name} needs --${name}-url`, {
+          where: `--${name}-url`,
+        });
+      platform[name] = { host: 'unix:///var/run/docker.sock' };
+    }
+  }
+  const interval = take('autoscaleInterval');
+  if (interval !== undefined) platform['autoscaleInterval'] = interval;
+  return { bus, store, tracing, platform };
+}
+
 /** Builds the hub's configuration from flags, environment, config file and defaults. */
 export function loadConfig(sources: ConfigSources = {}): HubConfig {
   const env = sources.env ?? process.env;
@@ -253,7 +382,8 @@ export function loadConfig(sources: ConfigSources = {}): HubConfig {
   if (nginxLogs && nginxLogs.length > 0) agent['nginxLogs'] = nginxLogs;
   if (overrides['nginxFormat'] !== undefined) agent['nginxFormat'] = overrides['nginxFormat'];
   delete overrides['nginxFormat'];
-  const merged: Record<string, unknown> = { ...file, ...overrides, agent };
+  const sections = applyScaleOutFlags(file, overrides);
+  const merged: Record<string, unknown> = { ...file, ...overrides, ...sections, agent };
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;

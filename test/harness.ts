@@ -19,7 +19,7 @@ export async function tempDir(prefix = 'obs-test-'): Promise<{ dir: string; clea
 export type TestHub = Hub & { dir: string; stop(): Promise<void> };
 
 /** A hub on free ports in a temp data dir, without the local agent unless asked. */
-type Nested = 'limits' | 'auth' | 'store' | 'bus' | 'agent';
+type Nested = 'limits' | 'auth' | 'store' | 'bus' | 'agent' | 'tracing' | 'platform';
 type Overrides = Partial<Omit<HubConfig, Nested>> & { [K in Nested]?: Partial<HubConfig[K]> };
 
 export async function startTestHub(overrides: Overrides & { clock?: Clock } = {}): Promise<TestHub> {
@@ -35,6 +35,8 @@ export async function startTestHub(overrides: Overrides & { clock?: Clock } = {}
     auth: { ...base.auth, ...overrides.auth },
     store: { ...base.store, ...overrides.store },
     bus: { ...base.bus, ...overrides.bus },
+    tracing: { ...base.tracing, ...overrides.tracing },
+    platform: { ...base.platform, ...overrides.platform },
   };
   const hub = await startHub(config, {
     logger: silentLogger,
