@@ -79,6 +79,18 @@ describe('tracer', () => {
     expect(c).toMatchObject({ error: true, tags: { error: 'true' } });
   });
 
+  it('keeps the error tag a string for an exception whose message field is not one (generated Thrift exceptions)', async () => {
+    const { exporter, tracer } = setup();
+    class DeviceOffline extends Error {}
+    const thrown = new DeviceOffline();
+    (thrown as unknown as { message: unknown }).message = { device: 'gone-1' };
+    tracer.startSpan('push').setError(thrown).finish();
+    await tracer.flush();
+    const [span] = exporter.finishedSpans();
+    expect(span!.tags).toMatchObject({ error: 'true', 'exception.class': 'DeviceOffline' });
+    expect(validateSpan(span).ok).toBe(true);
+  });
+
   it('makes spans started inside withSpan children, across awaits', async () => {
     const { exporter, tracer } = setup();
     const root = tracer.startSpan('root', { kind: 'server' });

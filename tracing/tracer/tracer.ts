@@ -123,7 +123,9 @@ function errorClass(error: unknown): string {
 }
 
 function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message || 'true';
+  // Generated Thrift exceptions may carry a non-string `message` field of their own.
+  if (error instanceof Error)
+    return typeof error.message === 'string' && error.message !== '' ? error.message : 'true';
   if (typeof error === 'string' && error !== '') return error;
   return 'true';
 }
