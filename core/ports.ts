@@ -58,6 +58,13 @@ export type Bus = {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Sizes, offsets and lag per topic and group, for `/metrics`. */
   stats(): Promise<TopicStats[]>;
+  /**
+   * Moves a record a consumer can never handle (it cannot be decoded) aside: publishes its key,
+   * value and headers unchanged to the dead-letter topic, with the headers `obs-dlq-reason`,
+   * `obs-dlq-topic`, `obs-dlq-partition` and `obs-dlq-offset`. The consumer then goes on with
+   * the rest of its batch. Optional: a bus without it only logs and counts such records.
+   */
+  deadLetter?(record: BusRecord, reason: string): Promise<void>;
   close(): Promise<void>;
 };
 

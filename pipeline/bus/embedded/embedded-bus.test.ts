@@ -315,6 +315,23 @@ describe('embedded bus', () => {
     expect((await bus.stats())[0]!.endOffset).toBe(501);
   });
 
+  it('sends a record to the dead-letter topic with its reason and origin headers', async () => {
+    const bus = await openBus({ deadLetterTopic: 'dlq' });
+    await bus.publish('t', [{ key: 'k', value: text('{bad'), headers: { agent: 'a1' } }]);
+    const [record] = await consume(bus, 't', 'g');
+    await bus.deadLetter!(record!, 'not JSON');
+    const [dead] = await consume(bus, 'dlq', 'ops');
+    expect(dead!.key).toBe('k');
+    expect(str(dead!.value)).toBe('{bad');
+    expect(dead!.headers).toEqual({
+      agent: 'a1',
+      'obs-dlq-reason': 'not JSON',
+      'obs-dlq-topic': 't',
+      'obs-dlq-partition': '0',
+      'obs-dlq-offset': '0',
+    });
+  });
+
   it('refuses bad input with a HubError that says what and where', async () => {
     const bus = await openBus();
     await expect(bus.publish('../etc', msgs('x', 1))).rejects.toMatchObject({

@@ -12,7 +12,15 @@ import { join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../../../core/clock.ts';
 import { HubError } from '../../../core/errors.ts';
 import { type Logger, silentLogger } from '../../../core/logger.ts';
-import type { Bus, BusMessage, SubscribeOptions, Subscription, TopicStats } from '../../../core/ports.ts';
+import type {
+  Bus,
+  BusMessage,
+  BusRecord,
+  SubscribeOptions,
+  Subscription,
+  TopicStats,
+} from '../../../core/ports.ts';
+import { deadLetterMessage } from '../kafka/record-mapping.ts';
 import { Consumer } from './consumer.ts';
 import { groupFileName, OffsetStore } from './offset-store.ts';
 import { frameSize, MAX_PAYLOAD_BYTES } from './record-codec.ts';
@@ -33,6 +41,8 @@ export type EmbeddedBusOptions = {
   logger?: Logger;
   /** Longest wait of an idle subscriber before it looks at the log again. Default 1 s. */
   pollMs?: number;
+  /** Where `deadLetter` sends records. Default `obs.dead-letter`. */
+  deadLetterTopic?: string;
 };
 
 export type EmbeddedBus = Bus & {
@@ -135,6 +145,7 @@ class EmbeddedBusImpl implements EmbeddedBus {
   private readonly logger: Logger;
   private readonly settings: { segmentBytes: number; retentionBytes: number; retentionAgeMs: number };
   private readonly pollMs: number;
+  private readonly deadLetterTopic: string;
   private readonly retentionCheckMs: number;
   private readonly topics = new Map<string, Promise<TopicState>>();
   private readonly consumers = new Map<string, Consumer>();
@@ -152,6 +163,7 @@ class EmbeddedBusImpl implements EmbeddedBus {
       retentionAgeMs: options.retentionAgeMs ?? 24 * 3_600_000,
     };
     this.pollMs = options.pollMs ?? 1_000;
+    this.deadLetterTopic = options.deadLetterTopic ?? 'obs.dead-letter';
     this.retentionCheckMs = options.retentionCheckMs ?? 60_000;
   }
 
@@ -230,6 +242,10 @@ class EmbeddedBusImpl implements EmbeddedBus {
     });
     this.consumers.set(key, consumer);
     return consumer;
+  }
+
+  async deadLetter(record: BusRecord, reason: string): Promise<void> {
+    await this.publish(this.deadLetterTopic, [deadLetterMessage(record, reason)]);
   }
 
   async stats(): Promise<TopicStats[]> {
