@@ -48,6 +48,8 @@ export const configSchema = z
             concurrency: z.coerce.number().int().min(1).max(64).default(4),
             /** Write with telnet `put` to host:port instead of HTTP. */
             telnet: z.string().optional(),
+            /** VictoriaMetrics' own HTTP address, whose `/metrics` tells the store's size on disk. */
+            statsUrl: z.string().url().optional(),
           })
           .strict()
           .prefault({}),

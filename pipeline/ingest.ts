@@ -5,8 +5,8 @@
  */
 import type { Logger } from '../core/logger.ts';
 import type { HubInstruments } from '../core/metrics.ts';
-import type { MetricPoint } from '../core/model.ts';
-import type { Bus, BusRecord, MetricStore, Subscription } from '../core/ports.ts';
+import { type MetricPoint, seriesKey } from '../core/model.ts';
+import type { Bus, BusMessage, BusRecord, MetricStore, Subscription } from '../core/ports.ts';
 import { decodePoints, encodePoints } from './codec/points-codec.ts';
 
 export const METRICS_TOPIC = 'metrics';
@@ -18,6 +18,11 @@ export type IngestOptions = {
   instruments: HubInstruments;
   topic?: string;
   group?: string;
+  /**
+   * Spread each published batch over this many message keys by series, so that a partitioned bus
+   * (Kafka) keeps every series on one partition and in order. 1 (the default) = one message.
+   */
+  keyBuckets?: number;
 };
 
 export type PointsListener = (points: MetricPoint[]) => void;
@@ -67,6 +72,7 @@ export function createIngest(options: IngestOptions): Ingest {
       } catch (e) {
         instruments.recordsSkipped.inc({ topic });
         logger.error('skipped an undecodable bus record', { topic, offset: r.offset, err: e });
+        await bus.deadLetter?.(r, `undecodable points record: ${(e as Error).message}`);
       }
     }
     const last = fresh[fresh.length - 1]!;
@@ -88,7 +94,7 @@ export function createIngest(options: IngestOptions): Ingest {
   return {
     async publish(points, protocol) {
       if (points.length === 0) return;
-      await bus.publish(topic, [{ value: encodePoints(points) }]);
+      await bus.publish(topic, toMessages(points, options.keyBuckets ?? 1));
       instruments.pointsAccepted.inc({ protocol }, points.length);
     },
     async start() {
@@ -103,4 +109,26 @@ export function createIngest(options: IngestOptions): Ingest {
       await subscription?.close();
     },
   };
+}
+
+/** One message per key bucket: a series always lands in the same bucket, hence the same partition. */
+export function toMessages(points: MetricPoint[], keyBuckets: number): BusMessage[] {
+  if (keyBuckets <= 1) return [{ value: encodePoints(points) }];
+  const buckets = new Map<number, MetricPoint[]>();
+  for (const p of points) {
+    const b = fnv1a(seriesKey(p.metric, p.tags)) % keyBuckets;
+    const list = buckets.get(b);
+    if (list) list.push(p);
+    else buckets.set(b, [p]);
+  }
+  return [...buckets].map(([b, list]) => ({ key: `series-${b}`, value: encodePoints(list) }));
+}
+
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
 }

@@ -10,7 +10,7 @@ export type SelfMetrics = {
   httpRequests: client.Counter<'method' | 'route' | 'status'>;
   httpSeconds: client.Histogram<'method' | 'route'>;
   /** Adds gauges read at scrape time from the bus and the store. */
-  watch(bus: Bus, store: MetricStore & { stats?: () => { series: number; hotPoints: number } }): void;
+  watch(bus: Bus, store: MetricStore & { stats?: () => Record<string, number> }): void;
 };
 
 export function createSelfMetrics(): SelfMetrics {
@@ -98,8 +98,8 @@ export function createSelfMetrics(): SelfMetrics {
         help: 'Series the metric store knows.',
         registers: [registry],
         collect() {
-          const s = store.stats?.();
-          if (s) this.set(s.series);
+          const series = store.stats?.()['series'];
+          if (series !== undefined) this.set(series);
         },
       });
       new client.Gauge({
@@ -107,8 +107,8 @@ export function createSelfMetrics(): SelfMetrics {
         help: 'Points the metric store holds in memory.',
         registers: [registry],
         collect() {
-          const s = store.stats?.();
-          if (s) this.set(s.hotPoints);
+          const hot = store.stats?.()['hotPoints'];
+          if (hot !== undefined) this.set(hot);
         },
       });
     },
