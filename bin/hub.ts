@@ -16,7 +16,7 @@ import type { Logger } from '../core/logger.ts';
 import { createIngest, type Ingest } from '../pipeline/ingest.ts';
 import { createCardinalityLimiter, createRateLimiter } from '../pipeline/limits.ts';
 import { createTelnetServer } from '../pipeline/telnet-server.ts';
-import { createTracing } from '../tracing/tracing.ts';
+import { createTracing, spanStoreOptions } from '../tracing/tracing.ts';
 import { createNotifyRouter } from '../ui/api/notify-routes.ts';
 import { OPENTSDB_VERSION } from '../ui/api/opentsdb.ts';
 import { createRuleRouter } from '../ui/api/rule-routes.ts';
@@ -111,7 +111,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   });
   await ingest.start();
 
+  const spanStore = spanStoreOptions(config.tracing);
   const tracing = await createTracing({
+    ...(spanStore ? { spanStore } : {}),
     bus,
     dataDir: config.dataDir,
     clock,

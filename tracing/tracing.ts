@@ -1,11 +1,13 @@
 /**
- * Tracing as one piece for the composition root: the embedded span store, the assembler, the
- * tracing ingest on the hub's Bus and the HTTP router, built and started together.
+ * Tracing as one piece for the composition root: the span store (embedded DuckDB, or
+ * OpenSearch / Elasticsearch with `spanStore`), the assembler, the tracing ingest on the hub's
+ * Bus and the HTTP router, built and started together.
  */
 import { join } from 'node:path';
 import type { RequestHandler, Router } from 'express';
 import type { Scope } from '../core/auth.ts';
 import type { Clock } from '../core/clock.ts';
+import type { HubConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MetricPoint } from '../core/model.ts';
 import type { Bus } from '../core/ports.ts';
@@ -21,6 +23,11 @@ import {
   type EmbeddedSpanStore,
   type EmbeddedSpanStoreOptions,
 } from './store/embedded-span-store.ts';
+import {
+  createExternalTraceStore,
+  type ElasticTraceStore,
+  type ExternalSpanStoreOptions,
+} from './store/external-trace-store.ts';
 import { createTracingIngest, type TracingIngest } from './tracing-ingest.ts';
 
 export type TracingOptions = {
@@ -34,7 +41,10 @@ export type TracingOptions = {
   projectOfService: (service: string) => string | undefined;
   /** RED points of each interval; connect to the metrics ingest (`ingest.publish(points, 'tracing')`). */
   onMetrics?: (points: MetricPoint[]) => void | Promise<void>;
+  /** Options of the embedded store (ignored with `spanStore`). */
   store?: Partial<Omit<EmbeddedSpanStoreOptions, 'dataDir' | 'clock' | 'logger'>>;
+  /** Keep spans and dependency links in OpenSearch / Elasticsearch instead of the embedded store. */
+  spanStore?: ExternalSpanStoreOptions;
   assembler?: Partial<Omit<TraceAssemblerOptions, 'clock' | 'logger' | 'projectOfService' | 'onMetrics'>>;
   maxBodyBytes?: number;
   /** Threads that decode request bodies; 0 = decode on the main thread. Default: cores − 1, 1 to 4. */
@@ -42,7 +52,7 @@ export type TracingOptions = {
 };
 
 export type Tracing = {
-  store: EmbeddedSpanStore;
+  store: EmbeddedSpanStore | ElasticTraceStore;
   assembler: TraceAssembler;
   ingest: TracingIngest;
   router: Router;
@@ -50,15 +60,30 @@ export type Tracing = {
   close(): Promise<void>;
 };
 
+/**
+ * The `spanStore` option for the hub's `tracing` config section: undefined for `embedded`, else
+ * the engine, its URL, index prefix and retention.
+ */
+export function spanStoreOptions(
+  config: Pick<HubConfig['tracing'], 'store' | 'elastic'>,
+): ExternalSpanStoreOptions | undefined {
+  if (config.store === 'embedded') return undefined;
+  const { url, indexPrefix, retentionDays } = config.elastic;
+  return { kind: config.store, url, indexPrefix, retentionDays };
+}
+
 /** Opens the store, starts the assembler and the ingest, and builds the router. */
 export async function createTracing(options: TracingOptions): Promise<Tracing> {
   const { clock, logger } = options;
-  const store = await createEmbeddedSpanStore({
-    ...options.store,
-    dataDir: join(options.dataDir, 'spans'),
-    clock,
-    logger: logger.child({ component: 'span-store' }),
-  });
+  const storeLogger = logger.child({ component: 'span-store' });
+  const store = options.spanStore
+    ? createExternalTraceStore({ ...options.spanStore, clock, logger: storeLogger })
+    : await createEmbeddedSpanStore({
+        ...options.store,
+        dataDir: join(options.dataDir, 'spans'),
+        clock,
+        logger: storeLogger,
+      });
   const assembler = createTraceAssembler({
     ...options.assembler,
     clock,

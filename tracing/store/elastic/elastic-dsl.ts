@@ -9,7 +9,8 @@ import type { LogRecord, Span } from '../../../core/model.ts';
 import type { LogQuery, SpanQuery } from '../../../core/ports.ts';
 import type { TraceSpan } from '../../model.ts';
 
-export type IndexKind = 'spans' | 'logs';
+/** Daily index families: spans, logs, and the dependency-link deltas of the trace assembler. */
+export type IndexKind = 'spans' | 'logs' | 'links';
 
 const DAY_MS = 86_400_000;
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -44,7 +45,7 @@ export function searchIndices(prefix: string, kind: IndexKind, startMs: number, 
 
 /** Start of the UTC day a daily index holds, or undefined when `index` is not one of ours. */
 export function indexDay(prefix: string, index: string): number | undefined {
-  for (const kind of ['spans', 'logs'] as const) {
+  for (const kind of ['spans', 'logs', 'links'] as const) {
     const head = `${prefix}-${kind}-`;
     if (!index.startsWith(head)) continue;
     const m = /^(\d{4})\.(\d{2})\.(\d{2})$/.exec(index.slice(head.length));
@@ -127,6 +128,8 @@ export function spanTemplate(prefix: string, options: TemplateOptions = {}): Ind
             timestamp: { type: 'date', format: 'epoch_millis' },
             error: { type: 'boolean' },
             tagPairs: KEYWORD,
+            /** Annotation values, so that a search word finds an event (`retried`). */
+            annotationValues: KEYWORD,
             tags: STORED_ONLY,
             annotations: STORED_ONLY,
           },
@@ -162,7 +165,7 @@ export function logTemplate(prefix: string, options: TemplateOptions = {}): Inde
 
 /* ---------------------------------------------------------------- documents */
 
-export type SpanDoc = TraceSpan & { timestamp: number; tagPairs: string[] };
+export type SpanDoc = TraceSpan & { timestamp: number; tagPairs: string[]; annotationValues?: string[] };
 export type LogDoc = LogRecord & { message: string };
 
 /** `k=v` keywords: one term query finds a tag without a mapping per tag key. */
@@ -173,11 +176,12 @@ export function spanToDoc(span: TraceSpan): SpanDoc {
     ...span,
     timestamp: Math.floor(span.start / 1000),
     tagPairs: Object.entries(span.tags).map(([k, v]) => tagPair(k, v)),
+    ...(span.annotations.length > 0 ? { annotationValues: span.annotations.map((a) => a.value) } : {}),
   };
 }
 
 export function docToSpan(doc: SpanDoc): TraceSpan {
-  const { timestamp: _t, tagPairs: _p, ...span } = doc;
+  const { timestamp: _t, tagPairs: _p, annotationValues: _a, ...span } = doc;
   return span;
 }
 

@@ -1,8 +1,9 @@
 /**
  * The state and the answers of the Elasticsearch CONTRACT SERVER (see
  * `elasticsearch-contract-server.ts`): indices made from composable templates, mapping checks of
- * indexed documents, and the part of the query DSL the hub sends (bool/filter/must, term, range,
- * match, match_all, sort, terms aggregations ordered by a max sub-aggregation). Anything else is
+ * indexed documents, and the part of the query DSL the hub sends (bool filter/must/should/must_not,
+ * term, terms, range, prefix, wildcard, match, match_all, sort, terms aggregations ordered by a max
+ * sub-aggregation, composite aggregations of terms sources with sum sub-aggregations). Anything else is
  * refused with a 400 `parsing_exception`, as Elasticsearch refuses an unknown query, so a request
  * the hub should not send fails the test instead of passing by accident.
  */
@@ -144,6 +145,44 @@ function matchMatches(doc: Doc, spec: unknown): boolean {
 
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+/** A wildcard query's pattern: `*` any run, `?` one character, `\` escapes the next one. */
+function wildcardPattern(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+
+/** `{ field: "v" }` or `{ field: { value: "v" } }`, as term, prefix and wildcard accept. */
+function fieldValue(spec: unknown, what: string): [string, string] {
+  const [field, v] = single(spec, what);
+  return [field, String(typeof v === 'object' && v !== null ? (v as { value: unknown }).value : v)];
+}
+
+function boolMatches(doc: Doc, spec: unknown): boolean {
+  const b = spec as {
+    filter?: unknown;
+    must?: unknown;
+    should?: unknown;
+    must_not?: unknown;
+    minimum_should_match?: number;
+  };
+  const all = [...asList(b.filter), ...asList(b.must)];
+  const should = asList(b.should);
+  // Documented default: 1 when the bool has no must/filter clause, else 0.
+  const minShould = b.minimum_should_match ?? (all.length === 0 && should.length > 0 ? 1 : 0);
+  return (
+    all.every((q) => matches(doc, q)) &&
+    !asList(b.must_not).some((q) => matches(doc, q)) &&
+    should.filter((q) => matches(doc, q)).length >= minShould
+  );
+}
+
 /** Whether `doc` matches `query`; throws a 400 `parsing_exception` for clauses it does not know. */
 export function matches(doc: Doc, query: unknown): boolean {
   if (query === undefined) return true;
@@ -152,21 +191,29 @@ export function matches(doc: Doc, query: unknown): boolean {
     case 'match_all':
       return true;
     case 'term': {
-      const [field, v] = single(spec, 'term');
-      const want = typeof v === 'object' && v !== null ? (v as { value: unknown }).value : v;
-      return valuesOf(doc, field).some((x) => String(x) === String(want));
+      const [field, want] = fieldValue(spec, 'term');
+      return valuesOf(doc, field).some((x) => String(x) === want);
+    }
+    case 'terms': {
+      const [field, list] = single(spec, 'terms');
+      const want = new Set(asList(list).map(String));
+      return valuesOf(doc, field).some((x) => want.has(String(x)));
+    }
+    case 'prefix': {
+      const [field, want] = fieldValue(spec, 'prefix');
+      return valuesOf(doc, field).some((x) => String(x).startsWith(want));
+    }
+    case 'wildcard': {
+      const [field, pattern] = fieldValue(spec, 'wildcard');
+      const re = wildcardPattern(pattern);
+      return valuesOf(doc, field).some((x) => re.test(String(x)));
     }
     case 'range':
       return rangeMatches(doc, spec);
     case 'match':
       return matchMatches(doc, spec);
-    case 'bool': {
-      const b = spec as { filter?: unknown; must?: unknown; should?: unknown; must_not?: unknown };
-      const all = [...asList(b.filter), ...asList(b.must)];
-      if (asList(b.should).length > 0 || asList(b.must_not).length > 0)
-        throw new EsError(400, 'parsing_exception', 'the contract server knows bool filter and must only');
-      return all.every((q) => matches(doc, q));
-    }
+    case 'bool':
+      return boolMatches(doc, spec);
     default:
       throw new EsError(400, 'parsing_exception', `unknown query [${kind}]`);
   }
@@ -229,4 +276,63 @@ export function termsAggregation(docs: Doc[], name: string, agg: unknown): Recor
   const shown = buckets.slice(0, size);
   const other = buckets.slice(size).reduce((n, b) => n + (b['doc_count'] as number), 0);
   return { doc_count_error_upper_bound: 0, sum_other_doc_count: other, buckets: shown };
+}
+
+type CompositeAgg = {
+  composite: { size?: number; sources: Record<string, { terms?: { field: string } }>[]; after?: Doc };
+  aggs?: Record<string, { sum?: { field: string } }>;
+};
+
+/**
+ * A `composite` aggregation of `terms` sources, a page of buckets in key order after `after`,
+ * with `sum` sub-aggregations and `after_key` (the last bucket's key), as documented:
+ * https://www.elastic.co/docs/reference/aggregations/search-aggregations-bucket-composite-aggregation
+ */
+export function compositeAggregation(docs: Doc[], name: string, agg: unknown): Record<string, unknown> {
+  const a = agg as CompositeAgg;
+  const sources = a.composite.sources.map((s) => {
+    const [key, spec] = single(s, 'sources');
+    const field = (spec as { terms?: { field: string } }).terms?.field;
+    if (!field) throw new EsError(400, 'parsing_exception', `only terms sources in [${name}]`);
+    return { key, field };
+  });
+  const groups = new Map<string, { key: Doc; docs: Doc[] }>();
+  for (const d of docs) {
+    const values = sources.map((s) => valuesOf(d, s.field)[0]);
+    if (values.some((v) => v === undefined)) continue;
+    const id = JSON.stringify(values);
+    const g = groups.get(id) ?? {
+      key: Object.fromEntries(sources.map((s, i) => [s.key, values[i]])),
+      docs: [],
+    };
+    g.docs.push(d);
+    groups.set(id, g);
+  }
+  const keyOrder = compareBy(
+    sources.map((s) => ({ field: s.key, desc: false })),
+    (k, f) => k[f],
+  );
+  const after = a.composite.after;
+  const page = [...groups.values()]
+    .sort((x, y) => keyOrder(x.key, y.key))
+    .filter((g) => !after || keyOrder(g.key, after) > 0)
+    .slice(0, a.composite.size ?? 10);
+  const buckets = page.map((g) => {
+    const bucket: Doc = { key: g.key, doc_count: g.docs.length };
+    for (const [subName, sub] of Object.entries(a.aggs ?? {})) {
+      if (!sub.sum) throw new EsError(400, 'parsing_exception', `unknown aggregation type in [${subName}]`);
+      bucket[subName] = {
+        value: g.docs.flatMap((d) => valuesOf(d, sub.sum!.field)).reduce((n: number, v) => n + Number(v), 0),
+      };
+    }
+    return bucket;
+  });
+  return buckets.length > 0 ? { after_key: buckets[buckets.length - 1]!['key'], buckets } : { buckets };
+}
+
+/** A `terms` or `composite` aggregation; any other type is a 400, as Elasticsearch answers. */
+export function aggregation(docs: Doc[], name: string, agg: unknown): Record<string, unknown> {
+  return (agg as { composite?: unknown }).composite !== undefined
+    ? compositeAggregation(docs, name, agg)
+    : termsAggregation(docs, name, agg);
 }

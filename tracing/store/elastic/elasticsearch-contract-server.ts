@@ -13,7 +13,7 @@
  *   stored: https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk ; a busy
  *   node's 429 `es_rejected_execution_exception` (`rejectNextItems`):
  *   https://www.elastic.co/docs/troubleshoot/elasticsearch/rejected-requests
- * - `GET|POST /<indices>/_search` with `ignore_unavailable`, hits and `terms` aggregations:
+ * - `GET|POST /<indices>/_search` with `ignore_unavailable`, hits, `terms` and `composite` aggregations:
  *   https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-search ,
  *   https://www.elastic.co/docs/reference/aggregations/search-aggregations-bucket-terms-aggregation
  * - `GET /_cat/indices/<pattern>?format=json`:
@@ -27,6 +27,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  aggregation,
   checkDoc,
   compareBy,
   type Doc,
@@ -38,7 +39,6 @@ import {
   sortSpecs,
   type Template,
   templateFor,
-  termsAggregation,
 } from './elasticsearch-contract-model.ts';
 
 export type RecordedRequest = { method: string; path: string; contentType: string; body: string };
@@ -167,7 +167,7 @@ function search(ctx: Ctx, target: string, params: URLSearchParams, body: Doc): D
   const aggs = Object.entries((body['aggs'] ?? body['aggregations'] ?? {}) as Doc);
   if (aggs.length > 0) {
     const sources = hits.map((h) => h['_source'] as Doc);
-    answer['aggregations'] = Object.fromEntries(aggs.map(([n, a]) => [n, termsAggregation(sources, n, a)]));
+    answer['aggregations'] = Object.fromEntries(aggs.map(([n, a]) => [n, aggregation(sources, n, a)]));
   }
   return answer;
 }
