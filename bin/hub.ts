@@ -16,9 +16,11 @@ import type { Logger } from '../core/logger.ts';
 import { createIngest, type Ingest } from '../pipeline/ingest.ts';
 import { createCardinalityLimiter, createRateLimiter } from '../pipeline/limits.ts';
 import { createTelnetServer } from '../pipeline/telnet-server.ts';
+import type { Platform } from '../platform/service.ts';
 import { createTracing, spanStoreOptions } from '../tracing/tracing.ts';
 import { createNotifyRouter } from '../ui/api/notify-routes.ts';
 import { OPENTSDB_VERSION } from '../ui/api/opentsdb.ts';
+import { createPlatformRouter } from '../ui/api/platform-routes.ts';
 import { createRuleRouter } from '../ui/api/rule-routes.ts';
 import { openAuditLog } from '../ui/auth/audit-log.ts';
 import { createAuth } from '../ui/auth/http-auth.ts';
@@ -29,6 +31,7 @@ import { createSelfMetrics } from '../ui/self-metrics.ts';
 import { createHttpApp, listRoutes, type RouteInfo } from '../ui/server.ts';
 import { nodeSamplers } from './agent.ts';
 import { type HubMetricStore, openEngines } from './hub-engines.ts';
+import { openPlatform } from './hub-platform.ts';
 
 export type Hub = {
   url: string;
@@ -42,6 +45,8 @@ export type Hub = {
   /** Every HTTP route, for the test that checks each one's access control. */
   routes: RouteInfo[];
   rules: RuleEngine;
+  /** Apps, health, capacity advice, scaling decisions. */
+  platform: Platform;
   /** Whether callers must authenticate (false: a loopback hub without users, open to this machine). */
   authRequired: () => boolean;
   close(): Promise<void>;
@@ -141,6 +146,17 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     externalUrl: () => url,
   });
 
+  const platform = await openPlatform(config, {
+    store,
+    clock,
+    logger,
+    publish: (points) => {
+      ingest.publish(points, 'platform').catch((e: unknown) => {
+        logger.warn('could not publish the platform health points', { err: e });
+      });
+    },
+  });
+
   const app = createHttpApp({
     ingest,
     store,
@@ -159,6 +175,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       createRuleRouter({ engine: rules, auth, audit }),
       createNotifyRouter({ pipeline: notifications, auth, audit }),
       tracing.router,
+      createPlatformRouter({ platform, auth, audit }),
     ],
     health: async () => {
       const checks: Record<string, string> = {};
@@ -248,6 +265,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       })
     : undefined;
 
+  platform.start();
   url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}/`;
   return {
     url,
@@ -260,6 +278,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     routes: listRoutes(app),
     rules,
     authRequired: auth.required,
+    platform,
     async close() {
       agent?.stop();
       node?.stop();
@@ -273,6 +292,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       });
       await ingest.stop();
       await rules.stop();
+      await platform.close();
       await notifications.close();
       await tracing.close();
       await bus.close();
