@@ -15,6 +15,7 @@ import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { createIngest, type Ingest } from '../pipeline/ingest.ts';
 import { createCardinalityLimiter, createRateLimiter } from '../pipeline/limits.ts';
+import { createLogs } from '../pipeline/logs/logs.ts';
 import { createTelnetServer } from '../pipeline/telnet-server.ts';
 import type { Platform } from '../platform/service.ts';
 import { createTracing, spanStoreOptions } from '../tracing/tracing.ts';
@@ -129,6 +130,16 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     maxBodyBytes: config.maxBodyBytes,
   });
 
+  const logs = await createLogs({
+    bus,
+    dataDir: config.dataDir,
+    clock,
+    logger: logger.child({ component: 'logs' }),
+    auth,
+    config: config.tracing,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+
   let url = '';
   const notifications = await createHubNotifications({
     notify: config.notify,
@@ -175,6 +186,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       createRuleRouter({ engine: rules, auth, audit }),
       createNotifyRouter({ pipeline: notifications, auth, audit }),
       tracing.router,
+      logs.router,
       createPlatformRouter({ platform, auth, audit }),
     ],
     health: async () => {
@@ -295,6 +307,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       await platform.close();
       await notifications.close();
       await tracing.close();
+      await logs.close();
       await bus.close();
       await store.close();
     },

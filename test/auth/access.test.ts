@@ -30,6 +30,7 @@ const EXAMPLES: Record<string, { query?: string; body?: unknown; path?: string }
   'POST /api/query': { body: { start: T0 - 60, queries: [{ metric: 'app.requests', aggregator: 'none' }] } },
   'GET /api/suggest': { query: 'type=tagv&q=&max=1000' },
   'GET /api/search/lookup': { query: 'm=app.requests&limit=1000' },
+  'GET /api/logs/search': { query: `q=${MARKER}&start=0` },
 };
 
 let hub: TestHub;
@@ -148,6 +149,11 @@ beforeAll(async () => {
     },
   ];
   expect((await call('agent', 'POST', '/api/v2/spans', spans)).status).toBe(202);
+  const logs = [{ ts: Date.now(), source: 'alpha-app', fields: { project: 'alpha', msg: MARKER } }];
+  expect((await call('agent', 'POST', '/api/logs', logs)).status).toBe(202);
+  await eventually(async () =>
+    expect((await call('root', 'GET', `/api/logs/search?q=${MARKER}&start=0`)).text).toContain(MARKER),
+  );
   await eventually(async () =>
     expect((await call('root', 'GET', `/api/v2/trace/${ALPHA_TRACE}`)).text).toContain(MARKER),
   );
@@ -211,6 +217,7 @@ describe('scopes and roles', () => {
       '/api/suggest?type=metrics',
       '/metrics',
       '/api/search/lookup?m=app.requests',
+      '/api/logs/search',
     ]) {
       const res = await call('agent', 'GET', path);
       expect({ path, status: res.status }).toEqual({ path, status: 403 });
