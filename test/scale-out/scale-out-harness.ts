@@ -1,0 +1,243 @@
+/**
+ * For the scale-out tests: several real `obs hub` (and `obs agent`) processes on Kafka and
+ * VictoriaMetrics (and OpenSearch), and the Kafka consumer groups they share. Engines come from
+ * scripts/engines/*.sh on their fixed ports; points-stream.ts writes and counts the points.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { stringify } from 'yaml';
+import { brokerUnavailable, TEST_BROKER } from '../../pipeline/bus/kafka/test-broker.ts';
+import { METRICS_TOPIC } from '../../pipeline/ingest.ts';
+import { missingPrerequisite } from '../containers/cgroup-harness.ts';
+import { type ChildHub, exited, spawnHub } from '../harness.ts';
+
+export const VM_HTTP = 'http://127.0.0.1:8428';
+export const VM_PUT = 'http://127.0.0.1:4344';
+export const OPENSEARCH = 'http://127.0.0.1:9200';
+
+export type Engine = 'kafka' | 'victoria-metrics' | 'opensearch';
+
+async function answersOk(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(3000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Why `engine` cannot be used here, or undefined when it answers on its fixed port. */
+export async function engineMissing(engine: Engine): Promise<string | undefined> {
+  const down = (what: string) => `${what}; start it with scripts/engines/${engine}.sh start`;
+  if (engine === 'kafka') {
+    const reason = await brokerUnavailable(TEST_BROKER);
+    return reason && down(reason);
+  }
+  if (engine === 'victoria-metrics')
+    return (await answersOk(`${VM_HTTP}/health`))
+      ? undefined
+      : down(`VictoriaMetrics does not answer at ${VM_HTTP}`);
+  return (await answersOk(`${OPENSEARCH}/_cluster/health`))
+    ? undefined
+    : down(`no OpenSearch answers at ${OPENSEARCH}`);
+}
+
+/** True when the suite must skip (locally, with the reason printed); throws under CI=true. */
+export async function skipWithout(suite: string, engines: Engine[]): Promise<boolean> {
+  const reasons = (await Promise.all(engines.map(engineMissing))).filter((r) => r !== undefined);
+  const skip = missingPrerequisite(suite, reasons.length > 0 ? reasons.join('; ') : undefined);
+  if (skip) console.warn(`${suite} skipped: ${reasons.join('; ')}`);
+  return skip;
+}
+
+/** A name unique to this run, valid as a metric name, consumer group and index prefix. */
+export function runId(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+export type ScaleOutHubOptions = {
+  dataDir: string;
+  group: string;
+  brokers?: string;
+  /** Spans to OpenSearch under this index prefix (else the embedded span store). */
+  spanIndexPrefix?: string;
+};
+
+/** `obs hub` as a separate process on Kafka and VictoriaMetrics, as an operator runs several. */
+export async function spawnScaleOutHub(options: ScaleOutHubOptions): Promise<ChildHub> {
+  const config = join(options.dataDir, 'obs.yaml');
+  const tracing = options.spanIndexPrefix
+    ? { tracing: { elastic: { indexPrefix: options.spanIndexPrefix } } }
+    : {};
+  await writeFile(config, stringify({ bus: { kafka: { group: options.group } }, ...tracing }));
+  const spans = options.spanIndexPrefix ? ['--span-store', 'opensearch', '--elastic-url', OPENSEARCH] : [];
+  return spawnHub(options.dataDir, [
+    '--config',
+    config,
+    '--no-agent',
+    '--bus',
+    'kafka',
+    '--kafka-brokers',
+    options.brokers ?? TEST_BROKER,
+    '--metric-store',
+    'opentsdb',
+    '--opentsdb-url',
+    VM_PUT,
+    ...spans,
+  ]);
+}
+
+export type AgentProcess = { child: ChildProcess; output: () => string };
+
+/** `obs agent` as a separate process shipping this host's metrics to `hub`, with extra `--tag`s. */
+export async function spawnAgent(
+  hub: string,
+  dataDir: string,
+  tags: Record<string, string>,
+): Promise<AgentProcess> {
+  const tagArgs = Object.entries(tags).flatMap(([k, v]) => ['--tag', `${k}=${v}`]);
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/obs.mjs',
+      'agent',
+      '--hub',
+      hub,
+      '--interval',
+      '250ms',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+      ...tagArgs,
+    ],
+    { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
+  const started = Date.now();
+  while (!out.includes('obs agent is shipping')) {
+    if (child.exitCode !== null) throw new Error(`obs agent exited with ${child.exitCode}: ${out}`);
+    if (Date.now() - started > 60_000) throw new Error(`obs agent did not start in 60 s: ${out}`);
+    await sleep(50);
+  }
+  return { child, output: () => out };
+}
+
+export type ShipperStats = {
+  sentBatches: number;
+  spooledBatches: number;
+  droppedPoints: number;
+  rejectedPoints: number;
+};
+
+/** Stops an agent (SIGTERM) and reads the shipper's figures it logs on the way out. */
+export async function stopAgent(agent: AgentProcess): Promise<ShipperStats> {
+  agent.child.kill('SIGTERM');
+  await exited(agent.child);
+  const line = agent
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"msg":"stopping"'));
+  if (!line) throw new Error(`obs agent logged no figures when stopping: ${agent.output()}`);
+  return JSON.parse(line) as ShipperStats;
+}
+
+/**
+ * Starts hubs one after the other. Two hubs started at once on a broker without the topics yet
+ * may fail: the loser of the topic creation race gets "This server does not host this
+ * topic-partition" while kafkajs waits for leaders, and `obs hub` exits 1 (kafka-bus.ts
+ * createTopic only forgives TOPIC_ALREADY_EXISTS).
+ */
+export async function spawnHubs(options: ScaleOutHubOptions[]): Promise<ChildHub[]> {
+  const hubs: ChildHub[] = [];
+  try {
+    for (const o of options) hubs.push(await spawnScaleOutHub(o));
+  } catch (e) {
+    await Promise.all(hubs.map((h) => stopHub(h)));
+    throw e;
+  }
+  return hubs;
+}
+
+/** Kills a hub at once (SIGKILL): no clean shutdown, its consumer does not leave the group. */
+export async function killHub(hub: ChildHub): Promise<void> {
+  hub.child.kill('SIGKILL');
+  await exited(hub.child);
+}
+
+/** Stops a hub cleanly (SIGTERM), killing it if it takes longer than `ms`. */
+export async function stopHub(hub: ChildHub, ms = 20_000): Promise<void> {
+  if (hub.child.exitCode !== null || hub.child.signalCode !== null) return;
+  hub.child.kill('SIGTERM');
+  const timer = setTimeout(() => hub.child.kill('SIGKILL'), ms);
+  await exited(hub.child);
+  clearTimeout(timer);
+}
+
+/**
+ * Starts a new consumer group at the current end of the `metrics` topic, so that it stores only
+ * this run's points instead of replaying every earlier run's (a new group starts at the earliest).
+ */
+export async function startGroupAtEnd(group: string, brokers = TEST_BROKER): Promise<void> {
+  const kafka = new Kafka({ clientId: `${group}-admin`, brokers: [brokers], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(METRICS_TOPIC)) return;
+    const ends = await admin.fetchTopicOffsets(METRICS_TOPIC);
+    await admin.setOffsets({
+      groupId: group,
+      topic: METRICS_TOPIC,
+      partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Removes a consumer group once its hubs are gone, so runs leave no offsets behind; best effort. */
+export async function deleteGroup(group: string, brokers = TEST_BROKER): Promise<void> {
+  const kafka = new Kafka({ clientId: `${group}-admin`, brokers: [brokers], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([group]);
+  } catch {
+    // A group that cannot be removed now expires with the broker's offsets retention.
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until `members` hubs share the group's partitions (a rebalance has settled). */
+export async function waitForGroup(
+  group: string,
+  members: number,
+  brokers = TEST_BROKER,
+  timeoutMs = 60_000,
+) {
+  const kafka = new Kafka({ clientId: `${group}-watch`, brokers: [brokers], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const started = Date.now();
+    for (;;) {
+      const [g] = (await admin.describeGroups([group])).groups;
+      if (g?.state === 'Stable' && g.members.length === members) return;
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`group ${group} has ${g?.members.length} members (${g?.state}), not ${members}`);
+      await sleep(200);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
