@@ -19,7 +19,10 @@ import { createOpenTsdbMetricStore } from '../pipeline/store/opentsdb/opentsdb-m
 /** A store as the hub uses it: the port, plus the embedded store's figures when it has them. */
 export type HubMetricStore = MetricStore & { stats?: () => Record<string, number> };
 
-export type Engines = { bus: Bus; store: HubMetricStore; keyBuckets: number; ingestGroup: string };
+/** Consumer groups that store each stream; on Kafka they carry the deployment's group name. */
+export type IngestGroups = { metrics: string; spans?: string; logs?: string };
+
+export type Engines = { bus: Bus; store: HubMetricStore; keyBuckets: number; groups: IngestGroups };
 
 export async function openEngines(config: HubConfig, clock: Clock, logger: Logger): Promise<Engines> {
   const bus = await openBus(config, clock, logger);
@@ -31,7 +34,13 @@ export async function openEngines(config: HubConfig, clock: Clock, logger: Logge
       store,
       // Kafka: a series keeps to one partition; hubs of one group share the partitions.
       keyBuckets: kafka ? config.bus.kafka.partitions * 4 : 1,
-      ingestGroup: kafka ? config.bus.kafka.group : 'metric-store',
+      groups: kafka
+        ? {
+            metrics: config.bus.kafka.group,
+            spans: `${config.bus.kafka.group}-spans`,
+            logs: `${config.bus.kafka.group}-logs`,
+          }
+        : { metrics: 'metric-store' },
     };
   } catch (e) {
     await bus.close();

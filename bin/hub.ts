@@ -96,7 +96,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     );
   const selfMetrics = createSelfMetrics();
   const { instruments } = selfMetrics;
-  const { bus, store, keyBuckets, ingestGroup } = await openEngines(config, clock, logger);
+  const { bus, store, keyBuckets, groups } = await openEngines(config, clock, logger);
   selfMetrics.watch(bus, store);
   const cardinality = createCardinalityLimiter({
     maxSeriesPerProject: config.limits.maxSeriesPerProject,
@@ -113,13 +113,14 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     logger: logger.child({ component: 'ingest' }),
     instruments,
     keyBuckets,
-    group: ingestGroup,
+    group: groups.metrics,
   });
   await ingest.start();
 
   const spanStore = spanStoreOptions(config.tracing);
   const tracing = await createTracing({
     ...(spanStore ? { spanStore } : {}),
+    ...(groups.spans ? { group: groups.spans } : {}),
     bus,
     dataDir: config.dataDir,
     clock,
@@ -131,6 +132,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   });
 
   const logs = await createLogs({
+    ...(groups.logs ? { group: groups.logs } : {}),
     bus,
     dataDir: config.dataDir,
     clock,

@@ -32,6 +32,8 @@ import { createTracingIngest, type TracingIngest } from './tracing-ingest.ts';
 
 export type TracingOptions = {
   bus: Bus;
+  /** The bus consumer group that stores spans; hubs of one deployment share it. */
+  group?: string;
   /** The hub's data dir: the span store lives in `<dataDir>/spans/`. */
   dataDir: string;
   clock: Clock;
@@ -98,6 +100,7 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
     store,
     assembler,
     logger: logger.child({ component: 'tracing-ingest' }),
+    ...(options.group ? { group: options.group } : {}),
   });
   await ingest.start();
   const decodePool =

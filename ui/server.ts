@@ -96,8 +96,12 @@ export function createHttpApp(options: HttpAppOptions): Express {
           })
         : toHubError(err);
     if (e.status >= 500) logger.error('request failed', { method: req.method, path: req.path, err: e });
-    res.status(e.status).json({
-      error: { code: e.status, message: e.message, type: e.code, ...(e.where ? { where: e.where } : {}) },
+    // A failure that may pass later (the bus or a store is down) is a 503 with Retry-After, so
+    // agents and OpenTSDB clients send again instead of giving up.
+    const status = e.status === 500 && e.canRetry ? 503 : e.status;
+    if (status === 503) res.set('retry-after', '1');
+    res.status(status).json({
+      error: { code: status, message: e.message, type: e.code, ...(e.where ? { where: e.where } : {}) },
     });
   };
   app.use(onError);

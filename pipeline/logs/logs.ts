@@ -21,6 +21,8 @@ import { createLogRouter } from './log-routes.ts';
 
 export type LogsOptions = {
   bus: Bus;
+  /** The bus consumer group that stores logs; hubs of one deployment share it. */
+  group?: string;
   /** The hub's data dir: the embedded store lives in `<dataDir>/logs/`. */
   dataDir: string;
   clock: Clock;
@@ -76,6 +78,7 @@ export async function createLogs(options: LogsOptions): Promise<Logs> {
     bus: options.bus,
     store,
     logger: logger.child({ component: 'log-ingest' }),
+    ...(options.group ? { group: options.group } : {}),
   });
   await ingest.start();
   let rejected = 0;

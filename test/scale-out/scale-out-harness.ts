@@ -183,22 +183,34 @@ export async function stopHub(hub: ChildHub, ms = 20_000): Promise<void> {
   clearTimeout(timer);
 }
 
+/** The consumer groups hubs of deployment group `group` store with, per topic (see bin/hub-engines.ts). */
+export function streamGroups(group: string): [topic: string, group: string][] {
+  return [
+    [METRICS_TOPIC, group],
+    ['spans', `${group}-spans`],
+    ['logs', `${group}-logs`],
+  ];
+}
+
 /**
- * Starts a new consumer group at the current end of the `metrics` topic, so that it stores only
- * this run's points instead of replaying every earlier run's (a new group starts at the earliest).
+ * Starts a deployment's new consumer groups at the current end of their topics, so that they store
+ * only this run's records instead of replaying every earlier run's (a new group starts at the earliest).
  */
 export async function startGroupAtEnd(group: string, brokers = TEST_BROKER): Promise<void> {
   const kafka = new Kafka({ clientId: `${group}-admin`, brokers: [brokers], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
-    if (!(await admin.listTopics()).includes(METRICS_TOPIC)) return;
-    const ends = await admin.fetchTopicOffsets(METRICS_TOPIC);
-    await admin.setOffsets({
-      groupId: group,
-      topic: METRICS_TOPIC,
-      partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
-    });
+    const topics = await admin.listTopics();
+    for (const [topic, groupId] of streamGroups(group)) {
+      if (!topics.includes(topic)) continue;
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({
+        groupId,
+        topic,
+        partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+      });
+    }
   } finally {
     await admin.disconnect();
   }
@@ -210,7 +222,7 @@ export async function deleteGroup(group: string, brokers = TEST_BROKER): Promise
   const admin = kafka.admin();
   try {
     await admin.connect();
-    await admin.deleteGroups([group]);
+    await admin.deleteGroups(streamGroups(group).map(([, g]) => g));
   } catch {
     // A group that cannot be removed now expires with the broker's offsets retention.
   } finally {

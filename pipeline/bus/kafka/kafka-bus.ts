@@ -201,20 +201,29 @@ async function createTopic(
   const { partitions, replicationFactor, retentionMs } = settings;
   const configEntries = [{ name: 'message.timestamp.type', value: 'LogAppendTime' }];
   if (retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(retentionMs) });
-  try {
-    const created = await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries }],
-    });
-    if (created) logger.info('created kafka topic', { topic, partitions, replicationFactor });
-  } catch (e) {
-    // Another hub created it in the meantime: fine.
-    if ((e as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS')
-      throw new HubError('BUS_FAILED', `Could not create Kafka topic ${topic}: ${(e as Error).message}`, {
-        cause: e,
-        canRetry: true,
+  let lastError: unknown;
+  // Hubs starting together race to create the same topics: the loser may see "already exists" or,
+  // while the winner's partitions get their leaders, "does not host this topic-partition".
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      const created = await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries }],
       });
+      if (created) logger.info('created kafka topic', { topic, partitions, replicationFactor });
+      return;
+    } catch (e) {
+      if ((e as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return;
+      lastError = e;
+      if (!(e as { retriable?: boolean }).retriable && !/does not host this topic-partition/.test(String(e)))
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+    }
   }
+  throw new HubError('BUS_FAILED', `Could not create Kafka topic ${topic}: ${(lastError as Error).message}`, {
+    cause: lastError,
+    canRetry: true,
+  });
 }
 
 /** End offsets per partition of each known topic, and the committed offset and lag of each known group. */
