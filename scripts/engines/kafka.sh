@@ -9,6 +9,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 POM="$HERE/kafka/pom.xml"
 K="${OBS_ENGINES_DIR:-$ROOT/.engines}/kafka"
@@ -126,37 +128,12 @@ start() {
   echo "kafka: listening on $HOST:$PORT (controller $HOST:$CONTROLLER_PORT), pid $(cat "$PID_FILE"), log $LOG"
 }
 
-wait_gone() {
-  local pid=$1 tries=$2
-  while kill -0 "$pid" 2>/dev/null && ((tries > 0)); do
-    sleep 0.5
-    tries=$((tries - 1))
-  done
-  ! kill -0 "$pid" 2>/dev/null
-}
-
 stop() {
-  local pid
-  if pid=$(live_pid); then
-    # SIGTERM runs the broker's shutdown hook: a clean shutdown skips log recovery next start.
-    kill "$pid" 2>/dev/null || true
-    if ! wait_gone "$pid" 60; then
-      say "pid $pid did not stop in 30s; killing it"
-      kill -9 "$pid" 2>/dev/null || true
-      wait_gone "$pid" 20 || true
-    fi
-  fi
+  local pid=""
+  pid=$(live_pid) || pid=""
+  # SIGTERM runs the broker's shutdown hook: a clean shutdown skips log recovery next start.
+  stop_engine "$pid" "$PORT" "$CONTROLLER_PORT"
   rm -f "$PID_FILE"
-  local p left
-  for p in "$PORT" "$CONTROLLER_PORT"; do
-    # A broker whose pid file was lost: find it by its listening port.
-    left=$(ss -Hltnp "sport = :$p" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u || true)
-    for pid in $left; do
-      say "stopping pid $pid still listening on $p"
-      kill "$pid" 2>/dev/null || true
-      wait_gone "$pid" 60 || kill -9 "$pid" 2>/dev/null || true
-    done
-  done
   say "stopped"
 }
 

@@ -10,6 +10,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 POM="$HERE/opensearch/pom.xml"
 LAUNCHER="$HERE/opensearch/EmbeddedOpenSearch.java"
@@ -98,37 +100,12 @@ start() {
     "pid $(cat "$PID_FILE" 2>/dev/null || echo '?'), ready in $((SECONDS - started))s, log $LOG"
 }
 
-wait_gone() {
-  local pid=$1 tries=$2
-  while kill -0 "$pid" 2>/dev/null && ((tries > 0)); do
-    sleep 0.5
-    tries=$((tries - 1))
-  done
-  ! kill -0 "$pid" 2>/dev/null
-}
-
 stop() {
-  local pid
-  if pid=$(live_pid); then
-    # SIGTERM runs the launcher's shutdown hook, which closes the node and flushes its shards.
-    kill "$pid" 2>/dev/null || true
-    if ! wait_gone "$pid" 60; then
-      say "pid $pid did not stop in 30s; killing it"
-      kill -9 "$pid" 2>/dev/null || true
-      wait_gone "$pid" 20 || true
-    fi
-  fi
+  local pid=""
+  pid=$(live_pid) || pid=""
+  # SIGTERM runs the launcher's shutdown hook, which closes the node and flushes its shards.
+  stop_engine "$pid" "$PORT" "$TRANSPORT_PORT"
   rm -f "$PID_FILE"
-  local p left
-  for p in "$PORT" "$TRANSPORT_PORT"; do
-    # A node whose pid file was lost: find it by its listening port.
-    left=$(ss -Hltnp "sport = :$p" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u || true)
-    for pid in $left; do
-      say "stopping pid $pid still listening on $p"
-      kill "$pid" 2>/dev/null || true
-      wait_gone "$pid" 60 || kill -9 "$pid" 2>/dev/null || true
-    done
-  done
   say "stopped"
 }
 
