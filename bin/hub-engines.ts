@@ -84,6 +84,7 @@ async function openMetricStore(
       url: o.url,
       ...(o.queryUrl ? { queryUrl: o.queryUrl } : {}),
       ...(o.statsUrl ? { statsUrl: o.statsUrl } : {}),
+      ...(o.promReadUrl ? { promReadUrl: o.promReadUrl } : {}),
       ...(o.telnet ? { telnet: parseTelnetAddress(o.telnet) } : {}),
       batchSize: o.batchSize,
       concurrency: o.concurrency,

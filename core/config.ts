@@ -50,6 +50,11 @@ export const configSchema = z
             telnet: z.string().optional(),
             /** VictoriaMetrics' own HTTP address, whose `/metrics` tells the store's size on disk. */
             statsUrl: z.string().url().optional(),
+            /**
+             * Read through this Prometheus API (VictoriaMetrics' HTTP address) instead of `/api/query`,
+             * evaluating OpenTSDB queries in the hub: VictoriaMetrics serves no OpenTSDB reads.
+             */
+            promReadUrl: z.string().url().optional(),
           })
           .strict()
           .prefault({}),

@@ -72,7 +72,9 @@ export async function spawnScaleOutHub(options: ScaleOutHubOptions): Promise<Chi
   const tracing = options.spanIndexPrefix
     ? { tracing: { elastic: { indexPrefix: options.spanIndexPrefix } } }
     : {};
-  await writeFile(config, stringify({ bus: { kafka: { group: options.group } }, ...tracing }));
+  // Reads go through VictoriaMetrics' Prometheus API: it serves no OpenTSDB /api/query.
+  const store = { store: { opentsdb: { promReadUrl: VM_HTTP } } };
+  await writeFile(config, stringify({ bus: { kafka: { group: options.group } }, ...store, ...tracing }));
   const spans = options.spanIndexPrefix ? ['--span-store', 'opensearch', '--elastic-url', OPENSEARCH] : [];
   return spawnHub(options.dataDir, [
     '--config',

@@ -122,6 +122,24 @@ describe.skipIf(skip)('two hubs on Kafka and VictoriaMetrics', () => {
     );
     for (const n of stored) expect(n).toBeGreaterThan(0);
     expect(stored[0]! + stored[1]!).toBeGreaterThanOrEqual(20_000);
+    // Either hub reads everything back through its OpenTSDB API, whichever hub stored it (zimsum: no interpolation).
+    const expectedSum = points.reduce((n, p) => n + p.value, 0);
+    for (const hub of hubs) {
+      const res = await fetch(`${hub.url}api/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          start: T0 - 1000,
+          end: T0 + 3_600_000,
+          msResolution: true,
+          queries: [{ metric, aggregator: 'zimsum' }],
+        }),
+      });
+      expect(res.status).toBe(200);
+      const [series] = (await res.json()) as { dps: Record<string, number> }[];
+      const total = Object.values(series!.dps).reduce((n, v) => n + v, 0);
+      expect(total).toBeCloseTo(expectedSum, 3);
+    }
   });
 
   it('sends a malformed record to the dead-letter topic and stores the rest of the stream', {

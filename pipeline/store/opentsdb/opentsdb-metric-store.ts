@@ -11,7 +11,8 @@
  *
  * Reads need a server with OpenTSDB's read API (OpenTSDB itself, or a hub). VictoriaMetrics
  * serves no `/api/query`, `/api/suggest` or `/api/search/lookup`: pointed at it, reads fail with
- * UPSTREAM_FAILED saying so. Per-point refusals come only from servers that report them
+ * UPSTREAM_FAILED saying so, unless `promReadUrl` sends them to its Prometheus API
+ * (prometheus-reader.ts), where the hub's own engine evaluates them. Per-point refusals come only from servers that report them
  * (OpenTSDB, the hub); VictoriaMetrics drops bad points silently, so points are checked here
  * first with the hub's own rules (`validateMetricPoint`).
  */
@@ -41,6 +42,7 @@ import {
   TransientError,
   withRetry,
 } from './http.ts';
+import { createPrometheusReader, type PrometheusReader, promCallFailed } from './prometheus-reader.ts';
 import { createTelnetWriter, type TelnetWriter } from './telnet-writer.ts';
 
 export type OpenTsdbMetricStoreOptions = {
@@ -53,6 +55,13 @@ export type OpenTsdbMetricStoreOptions = {
    * for `diskBytes`. OpenTSDB has no such figure: without it `diskBytes` answers -1.
    */
   statsUrl?: string;
+  /**
+   * Base URL of a Prometheus-style read API (VictoriaMetrics' `-httpListenAddr`, e.g.
+   * http://127.0.0.1:8428). When set, `query`, `suggest` and `lookup` read raw series from its
+   * `/api/v1/export`, `/api/v1/series` and `/api/v1/label*` and evaluate the query with the hub's
+   * own engine; `queryUrl` is then unused. Unset (the default): reads use OpenTSDB's read API.
+   */
+  promReadUrl?: string;
   /** Points per request (default 5 000). */
   batchSize?: number;
   /** Requests in flight at once (default 4). */
@@ -206,6 +215,27 @@ export function createOpenTsdbMetricStore(options: OpenTsdbMetricStoreOptions): 
     return out.slice(0, limit);
   }
 
+  async function promPost(path: string, form: URLSearchParams): Promise<string> {
+    const target = `${trimSlash(options.promReadUrl ?? '')}${path}`;
+    const what = `POST ${target} (${form.get('match[]') ?? 'all series'})`;
+    const answer = await withRetry(
+      what,
+      async () => {
+        const init = { method: 'POST', body: form } satisfies RequestInit;
+        const a = await request(target, init, timeoutMs);
+        if (isTransientStatus(a.status))
+          throw new TransientError(`${what}: ${a.status} ${a.text.slice(0, 200)}`);
+        return a;
+      },
+      retrying,
+    );
+    if (answer.status < 200 || answer.status >= 300) throw promCallFailed(what, answer.status, answer.text);
+    return answer.text;
+  }
+  const prom: PrometheusReader | undefined = options.promReadUrl
+    ? createPrometheusReader(promPost, () => clock.now())
+    : undefined;
+
   return {
     async write(points) {
       const valid: MetricPoint[] = [];
@@ -228,6 +258,7 @@ export function createOpenTsdbMetricStore(options: OpenTsdbMetricStoreOptions): 
     },
 
     async query(query, scope) {
+      if (prom) return prom.query(query, scope);
       if (scope && scope.projects.length === 0) return [];
       const target = `${queryUrl}/api/query`;
       const body = toQueryBody(query, scope);
@@ -236,6 +267,7 @@ export function createOpenTsdbMetricStore(options: OpenTsdbMetricStoreOptions): 
     },
 
     async suggest(type, prefix, max, scope) {
+      if (prom) return prom.suggest(type, prefix, max, scope);
       if (!scope) return fromSuggestResponse(await getJson('/api/suggest', suggestParams(type, prefix, max)));
       // OpenTSDB's suggest knows no tags: in a scope, names come from the series of its projects.
       const series = await lookupScoped('*', {}, options.scopedSuggestLimit ?? 10_000, scope);
@@ -249,6 +281,7 @@ export function createOpenTsdbMetricStore(options: OpenTsdbMetricStoreOptions): 
     },
 
     async lookup(metric, tags, limit, scope) {
+      if (prom) return prom.lookup(metric, tags, limit, scope);
       if (scope && scope.projects.length === 0) return [];
       return lookupScoped(metric, tags, limit, scope);
     },
