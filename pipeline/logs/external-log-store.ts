@@ -7,9 +7,10 @@
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
 import { createElasticLogStore, type ElasticApi } from '../../tracing/store/elastic/elastic-stores.ts';
-import { elasticsearchApi } from '../../tracing/store/elastic/elasticsearch-store.ts';
-import { openSearchApi } from '../../tracing/store/elastic/opensearch-store.ts';
-import type { ExternalSpanStoreOptions } from '../../tracing/store/external-trace-store.ts';
+import {
+  type ExternalSpanStoreOptions,
+  openExternalEngine,
+} from '../../tracing/store/external-trace-store.ts';
 import type { CheckpointedLogStore } from './embedded-log-store.ts';
 import { LOG_ID } from './log-ingest.ts';
 import { recordProject } from './log-text.ts';
@@ -39,18 +40,7 @@ export function withLogIds(operations: Record<string, unknown>[]): Record<string
 
 /** Opens the log store on the configured engine (no request is made before the first use). */
 export function createExternalLogStore(options: ExternalLogStoreOptions): ExternalLogStore {
-  const storeOptions = {
-    node: options.url,
-    clock: options.clock,
-    logger: options.logger,
-    ...(options.indexPrefix !== undefined ? { indexPrefix: options.indexPrefix } : {}),
-    ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
-    ...(options.refresh !== undefined ? { refresh: options.refresh } : {}),
-    ...(options.replicas !== undefined ? { replicas: options.replicas } : {}),
-    ...(options.shards !== undefined ? { shards: options.shards } : {}),
-    ...(options.onRejected ? { onRejected: options.onRejected } : {}),
-  };
-  const api = options.kind === 'opensearch' ? openSearchApi(storeOptions) : elasticsearchApi(storeOptions);
+  const { api, storeOptions } = openExternalEngine(options);
   const identified: ElasticApi = { ...api, bulk: (ops, refresh) => api.bulk(withLogIds(ops), refresh) };
   const store = createElasticLogStore(identified, storeOptions);
   return {

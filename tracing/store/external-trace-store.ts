@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { Refresh, RejectedItem } from './elastic/elastic-stores.ts';
+import type { ElasticApi, ElasticStoreOptions, Refresh, RejectedItem } from './elastic/elastic-stores.ts';
 import { createElasticTraceStore, type ElasticTraceStore } from './elastic/elastic-trace-store.ts';
 import { elasticsearchApi } from './elastic/elasticsearch-store.ts';
 import { openSearchApi } from './elastic/opensearch-store.ts';
@@ -32,11 +32,12 @@ export type ExternalSpanStoreOptions = {
 
 export type { ElasticTraceStore };
 
-/** Opens the trace store on the configured engine (no request is made before the first use). */
-export function createExternalTraceStore(
-  options: ExternalSpanStoreOptions & { clock: Clock; logger: Logger },
-): ElasticTraceStore {
-  const storeOptions = {
+/** The configured engine's client as an `ElasticApi`, and the store options for it (spans and logs share this). */
+export function openExternalEngine(options: ExternalSpanStoreOptions & { clock: Clock; logger: Logger }): {
+  api: ElasticApi;
+  storeOptions: ElasticStoreOptions;
+} {
+  const storeOptions: ElasticStoreOptions = {
     node: options.url,
     clock: options.clock,
     logger: options.logger,
@@ -48,5 +49,13 @@ export function createExternalTraceStore(
     ...(options.onRejected ? { onRejected: options.onRejected } : {}),
   };
   const api = options.kind === 'opensearch' ? openSearchApi(storeOptions) : elasticsearchApi(storeOptions);
+  return { api, storeOptions };
+}
+
+/** Opens the trace store on the configured engine (no request is made before the first use). */
+export function createExternalTraceStore(
+  options: ExternalSpanStoreOptions & { clock: Clock; logger: Logger },
+): ElasticTraceStore {
+  const { api, storeOptions } = openExternalEngine(options);
   return createElasticTraceStore(api, storeOptions);
 }
