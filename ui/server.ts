@@ -15,6 +15,7 @@ import { createOpenTsdbRouter } from './api/opentsdb.ts';
 import type { AuditLog } from './auth/audit-log.ts';
 import type { Auth } from './auth/http-auth.ts';
 import type { IdentityStore } from './auth/identity-store.ts';
+import { pagesRouter } from './pages.ts';
 import type { SelfMetrics } from './self-metrics.ts';
 
 export type HttpAppOptions = {
@@ -82,7 +83,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   app.use('/vendor/d3', express.static(packageDir('d3', 'dist')));
   app.use('/vendor/socket.io', express.static(packageDir('socket.io-client', 'dist')));
-  app.use(express.static(join(here, 'public')));
+  app.use(pagesRouter(join(here, 'public')), express.static(join(here, 'public')));
 
   app.use('/api', (req, _res, next) => {
     next(new HubError('NOT_FOUND', `No endpoint ${req.method} ${req.originalUrl}`, { where: req.path }));

@@ -68,7 +68,8 @@ describe.skipIf(!chromiumHere)(`alerts pages${chromiumHere ? '' : ` (skipped: no
 
     await row.getByRole('link', { name: 'Silence…' }).click();
     await page.waitForURL(/\/silences\.html\?/);
-    expect(await page.locator('#matchers').inputValue()).toContain('room="a"');
+    // The page's script fills the matchers from the URL after load: wait for it, not for the URL.
+    await expect.poll(() => page.locator('#matchers').inputValue()).toContain('room="a"');
     const preview = page.locator('#preview li', { hasText: 'HotRoom' });
     await preview.waitFor();
     expect(await preview.textContent()).toContain('room=a');

@@ -15,6 +15,7 @@ import { evaluateQuery } from '../../pipeline/query/evaluate.ts';
 import { parseQueryParams } from '../../pipeline/query/parse.ts';
 import { toOpenTsdbResponse } from '../../pipeline/query/response.ts';
 import { createLivePush, type LivePush } from '../../ui/live/live-push.ts';
+import { pagesRouter } from '../../ui/pages.ts';
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -78,7 +79,7 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
   });
   app.use('/vendor/d3', express.static(root('node_modules/d3/dist')));
   app.use('/vendor/socket.io', express.static(root('node_modules/socket.io-client/dist')));
-  app.use(express.static(root('ui/public')));
+  app.use(pagesRouter(root('ui/public')), express.static(root('ui/public')));
 
   const http: HttpServer = createServer(app);
   const io = new Server(http, { serveClient: false });

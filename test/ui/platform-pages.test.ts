@@ -19,6 +19,7 @@ import {
   startPlatformFixture,
 } from '../../platform/service-testing.ts';
 import { createPlatformRouter } from '../../ui/api/platform-routes.ts';
+import { pagesRouter } from '../../ui/pages.ts';
 import { CHROMIUM, eventually, haveChromium, launchChromium, SCREENSHOT_DIR } from '../harness.ts';
 
 const chromiumHere = haveChromium();
@@ -86,7 +87,7 @@ describe.skipIf(!chromiumHere)(`platform pages${chromiumHere ? '' : ` (skipped: 
       }),
     );
     app.use('/vendor/d3', express.static(root('node_modules/d3/dist')));
-    app.use(express.static(root('ui/public')));
+    app.use(pagesRouter(root('ui/public')), express.static(root('ui/public')));
     const onError: ErrorRequestHandler = (err, _req, res, _next) => {
       const e = toHubError(err);
       res.status(e.status).json({ error: { code: e.status, message: e.message, type: e.code } });
