@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Router } from 'express';
+import { type RequestHandler, Router } from 'express';
 
 /** The navigation, in order: where each page lives and its link text. */
 export const PAGES: readonly { readonly href: string; readonly label: string }[] = [
@@ -44,7 +44,7 @@ export function pagesRouter(publicDir: string): Router {
   for (const file of readdirSync(publicDir).filter((f) => f.endsWith('.html'))) {
     const href = file === 'index.html' ? '/' : `/${file}`;
     const html = withNavigation(readFileSync(join(publicDir, file), 'utf8'), href);
-    const send: Parameters<Router['get']>[1] = (_req, res) => {
+    const send: RequestHandler = (_req, res) => {
       res.type('html').set('Cache-Control', 'no-cache').send(html);
     };
     router.get(`/${file}`, send);

@@ -11,10 +11,26 @@
  * (`ui/live/project-push.ts`). The page never polls the server.
  */
 import { io } from '/vendor/socket.io/socket.io.esm.min.js';
-import { createLineChart } from './lib/chart.js';
-import { ago, bytesParts, format, rateParts } from './lib/format.js';
-import { createSeriesStore } from './lib/series-store.js';
-import { loadSession, toLogin } from './lib/session.js';
+import {
+  chartCard,
+  colors,
+  containerChartsIn,
+  cpuChart,
+  el,
+  fmtBytes,
+  fmtCores,
+  fmtCount,
+  fmtPercent,
+  fmtRate,
+  fmtReqs,
+  fmtSeconds,
+  memChart,
+  nginxCharts,
+  ofLimit,
+} from './containers-charts.js';
+import { createPageData, fetchApps, lastValue, queriesFor } from './containers-data.js';
+import { ago } from './lib/format.js';
+import { loadSession } from './lib/session.js';
 import { fetchHistory } from './lib/tsdb.js';
 
 const WINDOW_MS = 10 * 60_000;
@@ -26,236 +42,12 @@ const container = params.get('container');
 const level = project && app ? (container ? 'container' : 'app') : 'apps';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
-const cssVar = (/** @type {string} */ name) =>
-  getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-/** @param {string} tag @param {Record<string, string>} [attrs] @param {(Node | string)[]} children */
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
-}
 const href = (/** @type {Record<string, string>} */ q) => `/containers.html?${new URLSearchParams(q)}`;
 
-// ------------------------------------------------------------------ formats
-
-const fmtBytes = (/** @type {number} */ v) => format(bytesParts(v));
-const fmtRate = (/** @type {number} */ v) => format(rateParts(v));
-const fmtCores = (/** @type {number} */ v) =>
-  Number.isFinite(v) ? `${v.toFixed(v < 10 ? 2 : 1)} cores` : '–';
-const fmtPercent = (/** @type {number} */ v) => (Number.isFinite(v) ? `${v.toFixed(v < 10 ? 1 : 0)} %` : '–');
-const fmtReqs = (/** @type {number} */ v) =>
-  Number.isFinite(v) ? `${v.toFixed(v < 10 ? 2 : 0)} req/s` : '–';
-const fmtCount = (/** @type {number} */ v) => (Number.isFinite(v) ? `${Math.round(v)} resp` : '–');
-const fmtSeconds = (/** @type {number} */ v) =>
-  !Number.isFinite(v) ? '–' : v < 1 ? `${(v * 1000).toFixed(v < 0.01 ? 1 : 0)} ms` : `${v.toFixed(2)} s`;
-const unitOf = (/** @type {number} */ base) => (/** @type {number} */ v) =>
-  base ** Math.max(0, Math.floor(Math.log(v) / Math.log(base)));
-
-// ------------------------------------------------------------------ what to load
-
-/**
- * One query per metric. `tags` is the query's filter (`*` groups by the tag); live points are
- * kept when they match its fixed values and reduced to its grouped and fixed tags, so that history
- * and pushed points land in the same series.
- * @typedef {{ metric: string, aggregator: string, tags: Record<string, string> }} Query
- */
-/** @type {Query[]} */
-const QUERIES = [];
-const containerTags =
-  level === 'apps'
-    ? { project: '*', app: '*', container: '*' }
-    : {
-        project: /** @type {string} */ (project),
-        app: /** @type {string} */ (app),
-        container: container ?? '*',
-      };
-const CONTAINER_METRICS =
-  level === 'apps'
-    ? ['container.cpu.usage', 'container.cpu.limit', 'container.mem.working_set', 'container.mem.limit']
-    : level === 'app'
-      ? ['container.cpu.usage', 'container.cpu.limit', 'container.mem.working_set', 'container.mem.limit']
-      : [
-          'container.cpu.usage',
-          'container.cpu.limit',
-          'container.cpu.throttled',
-          'container.mem.working_set',
-          'container.mem.limit',
-          'container.net.rx_bytes',
-          'container.net.tx_bytes',
-        ];
-for (const metric of CONTAINER_METRICS) QUERIES.push({ metric, aggregator: 'avg', tags: containerTags });
-if (level !== 'apps') {
-  const pair = { project: /** @type {string} */ (project), vhost: '*', upstream: '*' };
-  QUERIES.push({ metric: 'nginx.requests', aggregator: 'sum', tags: { ...pair, status_class: '*' } });
-  QUERIES.push({ metric: 'nginx.status.5xx', aggregator: 'sum', tags: pair });
-  for (const q of ['p50', 'p90', 'p99'])
-    QUERIES.push({ metric: `nginx.request_time.${q}`, aggregator: 'max', tags: pair });
-}
-const BY_METRIC = new Map(QUERIES.map((q) => [q.metric, q]));
-
-const store = createSeriesStore(WINDOW_MS + 60_000);
-
-/** @param {string} metric @param {Record<string, string>} tags @param {number} ts @param {number} value */
-function add(metric, tags, ts, value) {
-  const q = BY_METRIC.get(metric);
-  if (!q) return;
-  /** @type {Record<string, string>} */
-  const kept = {};
-  for (const [k, v] of Object.entries(q.tags)) {
-    const got = tags[k];
-    if (got === undefined || (v !== '*' && got !== v)) return;
-    kept[k] = got;
-  }
-  store.add(metric, kept, ts, value);
-}
-
-// ------------------------------------------------------------------ helpers over the store
-
-/** @param {[number, number][]} pts */
-const lastValue = (pts) => pts[pts.length - 1]?.[1];
-
-/** The per-timestamp maximum over the values of `tag` (percentiles do not add up). */
-function maxOver(
-  /** @type {string} */ metric,
-  /** @type {Record<string, string>} */ where,
-  /** @type {string} */ tag,
-) {
-  const values = store.tagValuesWhere(metric, tag, where);
-  if (values.length === 0) return store.sum(metric, where);
-  /** @type {Map<number, number>} */
-  const byTs = new Map();
-  for (const v of values)
-    for (const [ts, x] of store.sum(metric, { ...where, [tag]: v }))
-      byTs.set(ts, Math.max(byTs.get(ts) ?? -Infinity, x));
-  return [...byTs].sort((a, b) => a[0] - b[0]);
-}
-
-/** Latest value of each container of an app, summed (containers report at their own times). */
-function appNow(/** @type {string} */ metric, /** @type {string} */ p, /** @type {string} */ a) {
-  let total = 0;
-  let any = false;
-  for (const c of store.tagValuesWhere(metric, 'container', { project: p, app: a })) {
-    const v = lastValue(store.sum(metric, { project: p, app: a, container: c }));
-    if (v !== undefined) {
-      total += v;
-      any = true;
-    }
-  }
-  return any ? total : undefined;
-}
-
-/** Whether an nginx vhost/upstream serves the app: its upstream or vhost is named after it. */
-function servesApp(/** @type {string} */ vhost, /** @type {string} */ upstream, /** @type {string} */ a) {
-  return (
-    upstream === a ||
-    vhost === a ||
-    vhost.startsWith(`${a}.`) ||
-    upstream.startsWith(`${a}.`) ||
-    upstream.startsWith(`${a}_`)
-  );
-}
-
-/** The app's (vhost, upstream) pairs seen in nginx metrics. */
-function nginxOfApp() {
-  /** @type {{ vhost: string, upstream: string }[]} */
-  const out = [];
-  const where = { project: /** @type {string} */ (project) };
-  for (const vhost of store.tagValuesWhere('nginx.requests', 'vhost', where))
-    for (const upstream of store.tagValuesWhere('nginx.requests', 'upstream', { ...where, vhost }))
-      if (servesApp(vhost, upstream, /** @type {string} */ (app))) out.push({ vhost, upstream });
-  return out;
-}
-
-// ------------------------------------------------------------------ charts
-
-/**
- * A titled chart card, created once and redrawn on each render.
- * @param {HTMLElement} parent
- * @param {{ title: string, series: { id: string, label: string, color: string, dashed?: boolean, area?: boolean }[], format: (v: number) => string, yMax?: number, minTop?: number, unit?: (v: number) => number, height?: number, small?: boolean }} o
- */
-function chartCard(parent, o) {
-  const big = el('span', { class: 'c-now' }, '–');
-  const legend = el(
-    'ul',
-    { class: 'legend' },
-    ...o.series.map((s) =>
-      el(
-        'li',
-        {},
-        el('span', { class: s.dashed ? 'swatch dashed' : 'swatch', style: `--c: ${s.color}` }),
-        s.label,
-      ),
-    ),
-  );
-  const area = el('div', { class: 'chart' });
-  const card = el(
-    'article',
-    { class: o.small ? 'c-chart c-chart-small' : 'c-chart', 'data-empty': 'true', 'data-chart': o.title },
-    el('header', { class: 'c-chart-head' }, el('h3', {}, o.title), big),
-    legend,
-    area,
-    el('p', { class: 'c-chart-empty' }, 'waiting for the first points…'),
-  );
-  parent.append(card);
-  const chart = createLineChart(area, {
-    label: `${o.title} over the last 10 minutes`,
-    series: o.series,
-    format: o.format,
-    yMax: o.yMax,
-    minTop: o.minTop,
-    unit: o.unit,
-    height: o.height ?? (o.small ? 120 : 170),
-  });
-  return {
-    card,
-    /** @param {Map<string, [number, number][]>} data @param {[number, number]} domain @param {string} now */
-    draw(data, domain, now) {
-      chart.draw(data, domain);
-      const empty = [...data.values()].every((pts) => pts.length === 0);
-      card.dataset.empty = String(empty);
-      big.textContent = now;
-    },
-  };
-}
-
-const colors = {
-  cpu: cssVar('--cpu') || '#0b6bcb',
-  mem: cssVar('--mem') || '#7c3aed',
-  limit: cssVar('--c-limit') || '#c2410c',
-  rx: cssVar('--rx') || '#168a5a',
-  tx: cssVar('--tx') || '#d0661a',
-  throttle: cssVar('--c-throttle') || '#b91c1c',
-  req: cssVar('--c-req') || '#0b6bcb',
-  p50: cssVar('--c-p50') || '#168a5a',
-  p90: cssVar('--c-p90') || '#d0661a',
-  p99: cssVar('--c-p99') || '#b91c1c',
-  err: cssVar('--c-err') || '#b91c1c',
-};
-
-const cpuChart = (/** @type {HTMLElement} */ parent, small = false) =>
-  chartCard(parent, {
-    title: 'CPU',
-    small,
-    series: [
-      { id: 'usage', label: 'usage', color: colors.cpu, area: true },
-      { id: 'limit', label: 'limit', color: colors.limit, dashed: true },
-    ],
-    format: fmtCores,
-    minTop: 0.1,
-  });
-const memChart = (/** @type {HTMLElement} */ parent, small = false) =>
-  chartCard(parent, {
-    title: 'Memory',
-    small,
-    series: [
-      { id: 'ws', label: 'working set', color: colors.mem, area: true },
-      { id: 'limit', label: 'limit', color: colors.limit, dashed: true },
-    ],
-    format: fmtBytes,
-    unit: unitOf(1024),
-    minTop: 64 * 1024 ** 2,
-  });
+const QUERIES = queriesFor(level, project, app, container);
+const data = createPageData(QUERIES, WINDOW_MS + 60_000);
+const { store, add, maxOver, appNow } = data;
+const nginxOfApp = () => data.nginxOfApp(/** @type {string} */ (project), /** @type {string} */ (app));
 
 /** A window's domain and a filter of points to it. */
 function windowNow() {
@@ -264,17 +56,6 @@ function windowNow() {
   const domain = /** @type {[number, number]} */ ([end - WINDOW_MS, end]);
   const inWindow = (/** @type {[number, number][]} */ pts) => pts.filter((p) => p[0] >= domain[0]);
   return { domain, inWindow };
-}
-
-/** `used / limit` as text: "0.42 cores of 1.00", "312 MiB of 512 MiB · 61 %". */
-function ofLimit(
-  /** @type {number | undefined} */ used,
-  /** @type {number | undefined} */ limit,
-  /** @type {(v: number) => string} */ f,
-) {
-  if (used === undefined) return '–';
-  if (!limit) return f(used);
-  return `${f(used)} of ${f(limit)} · ${fmtPercent((100 * used) / limit)}`;
 }
 
 // ------------------------------------------------------------------ level 1: apps
@@ -413,32 +194,14 @@ function renderApp() {
 
 // ------------------------------------------------------------------ level 3: one container
 
-/** @type {null | Record<'cpu' | 'mem' | 'net' | 'throttle', ReturnType<typeof chartCard>>} */
+/** @type {null | ReturnType<typeof containerChartsIn>} */
 let containerCharts = null;
 
 function renderContainer() {
   const { domain, inWindow } = windowNow();
   const parent = $('container-charts');
-  containerCharts ??= {
-    cpu: cpuChart(parent),
-    mem: memChart(parent),
-    net: chartCard(parent, {
-      title: 'Network',
-      series: [
-        { id: 'rx', label: 'received', color: colors.rx, area: true },
-        { id: 'tx', label: 'sent', color: colors.tx },
-      ],
-      format: fmtRate,
-      unit: unitOf(1000),
-      minTop: 10_000,
-    }),
-    throttle: chartCard(parent, {
-      title: 'CPU throttling',
-      series: [{ id: 'throttled', label: 'periods throttled', color: colors.throttle, area: true }],
-      format: fmtPercent,
-      minTop: 5,
-    }),
-  };
+  containerCharts ??= containerChartsIn(parent);
+
   const w = {
     project: /** @type {string} */ (project),
     app: /** @type {string} */ (app),
@@ -511,33 +274,7 @@ function renderNginx(
         charts,
       ),
     );
-    nginxGroups.set(key, {
-      req: chartCard(charts, {
-        title: 'Requests',
-        small: true,
-        series: [{ id: 'req', label: 'requests', color: colors.req, area: true }],
-        format: fmtReqs,
-        minTop: 1,
-      }),
-      lat: chartCard(charts, {
-        title: 'Latency',
-        small: true,
-        series: [
-          { id: 'p50', label: 'p50', color: colors.p50 },
-          { id: 'p90', label: 'p90', color: colors.p90 },
-          { id: 'p99', label: 'p99', color: colors.p99 },
-        ],
-        format: fmtSeconds,
-        minTop: 0.01,
-      }),
-      err: chartCard(charts, {
-        title: '5xx',
-        small: true,
-        series: [{ id: 'err', label: '5xx responses', color: colors.err, area: true }],
-        format: fmtCount,
-        minTop: 1,
-      }),
-    });
+    nginxGroups.set(key, nginxCharts(charts));
   }
   for (const [key, g] of nginxGroups) {
     const [vhost, upstream] = key.split('\n');
@@ -603,21 +340,7 @@ let lookedUpApps = [];
 
 /** The apps of the visible projects (level 1), from the series index. */
 async function lookupApps() {
-  const m = 'container.cpu.usage{project=*,app=*}';
-  const res = await fetch(`/api/search/lookup?limit=10000&m=${encodeURIComponent(m)}`, {
-    headers: { accept: 'application/json' },
-  });
-  if (res.status === 401) toLogin();
-  if (!res.ok) throw new Error(`lookup: HTTP ${res.status}`);
-  const body = await res.json();
-  /** @type {Map<string, { project: string, app: string }>} */
-  const apps = new Map();
-  for (const r of body.results ?? []) {
-    const p = r.tags?.project;
-    const a = r.tags?.app;
-    if (typeof p === 'string' && typeof a === 'string') apps.set(`${p}\n${a}`, { project: p, app: a });
-  }
-  lookedUpApps = [...apps.values()];
+  lookedUpApps = await fetchApps();
   for (const a of lookedUpApps) projectsSeen.add(a.project);
 }
 
