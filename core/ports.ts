@@ -65,7 +65,29 @@ export type Bus = {
    * the rest of its batch. Optional: a bus without it only logs and counts such records.
    */
   deadLetter?(record: BusRecord, reason: string): Promise<void>;
+  /**
+   * Joins the election of `group`: the hubs sharing the bus agree on one leader, which runs what
+   * must run once (alert rules, the platform loop). Optional: a hub on a bus without it (the
+   * embedded one, which no other hub shares) always leads.
+   */
+  lead?(group: string): Promise<Leadership>;
   close(): Promise<void>;
+};
+
+/** Whether this hub leads its group, and word when that changes. */
+export type Leadership = {
+  leads(): boolean;
+  /** Calls `listener` on every change; returns the way to stop. */
+  onChange(listener: (leads: boolean) => void): () => void;
+  /** Leaves the election (another hub takes over at once). */
+  close(): Promise<void>;
+};
+
+/** The leadership of a hub alone: it always leads. */
+export const soleLeadership: Leadership = {
+  leads: () => true,
+  onChange: () => () => {},
+  close: async () => {},
 };
 
 /* ---------------------------------------------------------------- MetricStore */

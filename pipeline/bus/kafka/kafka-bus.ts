@@ -8,7 +8,15 @@ import { type Admin, CompressionTypes, Kafka, type logCreator, logLevel } from '
 import { type Clock, systemClock } from '../../../core/clock.ts';
 import { HubError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { Bus, BusMessage, BusRecord, Subscription, TopicStats } from '../../../core/ports.ts';
+import type {
+  Bus,
+  BusMessage,
+  BusRecord,
+  Leadership,
+  Subscription,
+  TopicStats,
+} from '../../../core/ports.ts';
+import { electKafkaLeader } from './kafka-leader.ts';
 import { createBatchingProducer } from './kafka-producer.ts';
 import { startSubscription } from './kafka-subscription.ts';
 import { checkTopic, deadLetterMessage, groupLag, toKafkaMessage } from './record-mapping.ts';
@@ -31,6 +39,8 @@ export type KafkaBusOptions = {
   retry?: { initialMs?: number; maxMs?: number; publishTimeoutMs?: number };
   /** Groups whose lag `stats()` reports besides those this bus subscribed. */
   statsGroups?: string[];
+  /** The leader election of `lead`: its one-partition topic (default `obs.leader`) and session timeout. */
+  leader?: { topic?: string; sessionTimeoutMs?: number };
 };
 
 export type KafkaBus = Bus & {
@@ -40,6 +50,7 @@ export type KafkaBus = Bus & {
    * it for a record it can never handle (one it cannot decode), then goes on with the rest.
    */
   deadLetter(record: BusRecord, reason: string): Promise<void>;
+  lead(group: string): Promise<Leadership>;
 };
 
 const KAFKA_LEVELS: Record<number, 'error' | 'warn' | 'debug'> = {
@@ -101,6 +112,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
   /** topic → groups subscribed through this bus (or named in `statsGroups`), for `stats()`. */
   const known = new Map<string, Set<string>>();
   const subscriptions = new Set<Subscription>();
+  const leaderships = new Set<Leadership>();
   let closed = false;
 
   const remember = (topic: string, group?: string) => {
@@ -174,6 +186,26 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
       });
     },
 
+    async lead(group) {
+      assertOpen();
+      const leadership = await electKafkaLeader({
+        kafka,
+        group,
+        topic: options.leader?.topic ?? 'obs.leader',
+        logger,
+        ...(options.leader?.sessionTimeoutMs ? { sessionTimeoutMs: options.leader.sessionTimeoutMs } : {}),
+      });
+      const tracked: Leadership = {
+        ...leadership,
+        async close() {
+          leaderships.delete(tracked);
+          await leadership.close();
+        },
+      };
+      leaderships.add(tracked);
+      return tracked;
+    },
+
     async stats() {
       assertOpen();
       return collectStats(admin, known);
@@ -182,6 +214,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<KafkaBus
     async close() {
       if (closed) return;
       closed = true;
+      for (const l of [...leaderships]) await l.close();
       for (const s of [...subscriptions]) await s.close();
       await producer.close();
       await admin.disconnect();
