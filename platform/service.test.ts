@@ -96,6 +96,30 @@ describe('platform loop with Marathon', () => {
     expect(f.platform.decisions({ appId: '/shop/web' })[0]).toMatchObject({ action: 'scaled', desired: 4 });
   });
 
+  it('on a hub that does not lead its group, judges and advises but neither scales nor publishes health', async () => {
+    let leads = false;
+    fixture = await startPlatformFixture({ marathon: true, platform: { leads: () => leads } });
+    const f = fixture;
+    const { tasks } = await deployWeb(f, { 'obs.autoscale.mode': 'auto', 'obs.autoscale.max': '6' });
+    await writeLoad(f, tasks, BUSY);
+    await f.platform.evaluate();
+    expect(f.platform.app('/shop/web')?.health.state).toBe('busy');
+    expect(f.platform.decisions({ appId: '/shop/web' })[0]).toMatchObject({ action: 'advised', desired: 4 });
+    expect(f.platform.decisions({ appId: '/shop/web' })[0]!.reason).toContain(
+      'Another hub of the group leads',
+    );
+    expect(f.server!.requests.some((r) => r.method === 'PUT')).toBe(false);
+    expect(f.published.some((p) => p.metric === 'platform.health')).toBe(false);
+
+    // It becomes the leader: the next round scales and publishes.
+    leads = true;
+    f.clock.advance(15_000);
+    await writeLoad(f, tasks, BUSY);
+    await f.platform.evaluate();
+    expect(f.platform.decisions({ appId: '/shop/web' })[0]).toMatchObject({ action: 'scaled', desired: 4 });
+    expect(f.published.some((p) => p.metric === 'platform.health')).toBe(true);
+  });
+
   it('records "app locked by deployment …; not forced" when a deployment locks the app before the scale', async () => {
     fixture = await startPlatformFixture({ marathon: true });
     const f = fixture;

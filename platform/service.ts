@@ -51,6 +51,11 @@ export type PlatformOptions = {
   publish?: (points: MetricPoint[]) => void;
   /** Decisions kept in memory and on disk; default 2000. */
   keepDecisions?: number;
+  /**
+   * Whether this hub leads its group (default: always). A hub that does not lead judges health and
+   * advises, for its pages, but neither scales nor publishes health points: the leader does.
+   */
+  leads?: () => boolean;
 };
 
 export type Platform = {
@@ -82,6 +87,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const { store, orchestrators, clock, logger } = options;
   const intervalMs = options.intervalMs ?? 15_000;
   const windowMs = options.healthWindowMs ?? 60_000;
+  const leads = options.leads ?? (() => true);
   const dir = join(options.dataDir, 'platform');
   const statePath = join(dir, 'state.json');
   const events = new EventEmitter();
@@ -194,6 +200,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     if (record.action === 'scaled' && !orchestrator) {
       record.action = 'advised';
       record.reason += ' No orchestrator runs the app: advice only.';
+    } else if (record.action === 'scaled' && !leads()) {
+      record.action = 'advised';
+      record.reason += ' Another hub of the group leads and scales: advice only here.';
     }
     if (parsed.policy.mode === 'auto' && record.action === 'scaled' && orchestrator) {
       try {
@@ -277,7 +286,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     for (const subject of tracker.subjects()) if (!seen.has(subject)) tracker.forget(subject);
     known = nextKnown;
     views = nextViews;
-    if (options.publish) {
+    if (options.publish && leads()) {
       const points = healthPoints(tracker.snapshot(), now);
       if (points.length > 0) options.publish(points);
     }
