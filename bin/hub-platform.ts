@@ -48,7 +48,13 @@ export function openOrchestrators(config: HubConfig, clock: Clock, logger: Logge
 
 export async function openPlatform(
   config: HubConfig,
-  deps: { store: MetricStore; clock: Clock; logger: Logger; publish: (points: MetricPoint[]) => void },
+  deps: {
+    store: MetricStore;
+    clock: Clock;
+    logger: Logger;
+    publish: (points: MetricPoint[]) => void;
+    leads: () => boolean;
+  },
 ): Promise<Platform> {
   const logger = deps.logger.child({ component: 'platform' });
   const orchestrators = openOrchestrators(config, deps.clock, logger);
@@ -62,5 +68,6 @@ export async function openPlatform(
     intervalMs: config.platform.autoscaleInterval,
     healthWindowMs: config.platform.healthWindow,
     publish: deps.publish,
+    leads: deps.leads,
   });
 }

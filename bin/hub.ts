@@ -13,6 +13,7 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import { HubError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { soleLeadership } from '../core/ports.ts';
 import { createIngest, type Ingest } from '../pipeline/ingest.ts';
 import { createCardinalityLimiter, createRateLimiter } from '../pipeline/limits.ts';
 import { createLogs } from '../pipeline/logs/logs.ts';
@@ -98,6 +99,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const { instruments } = selfMetrics;
   const { bus, store, keyBuckets, groups } = await openEngines(config, clock, logger);
   selfMetrics.watch(bus, store);
+  // Hubs sharing a Kafka broker elect one to run the alert rules' notifications and the platform's
+  // scaling; a hub on the embedded bus is alone and always leads.
+  const leadership = bus.lead ? await bus.lead(`${groups.metrics}-leader`) : soleLeadership;
+  selfMetrics.watchLeadership(leadership);
   const cardinality = createCardinalityLimiter({
     maxSeriesPerProject: config.limits.maxSeriesPerProject,
     known: await knownSeries(store, logger),
@@ -151,7 +156,11 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   });
   const rules = await startRuleEngine({
     source: store,
-    sink: notifications,
+    // Every hub evaluates the rules, so one that takes over the leadership knows which alerts fire;
+    // only the leader notifies. A takeover sends the alerts still firing once more.
+    sink: {
+      update: (alerts, now) => (leadership.leads() ? notifications.update(alerts, now) : Promise.resolve()),
+    },
     clock,
     logger: logger.child({ component: 'rules' }),
     dataDir: join(config.dataDir, 'alerting'),
@@ -163,6 +172,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     store,
     clock,
     logger,
+    leads: leadership.leads,
     publish: (points) => {
       ingest.publish(points, 'platform').catch((e: unknown) => {
         logger.warn('could not publish the platform health points', { err: e });
@@ -209,6 +219,11 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         ok = false;
         checks['store'] = `failing: ${(e as Error).message}`;
       }
+      checks['leader'] = !bus.lead
+        ? 'leads (a hub alone)'
+        : leadership.leads()
+          ? 'leads its group: notifies and scales'
+          : 'follows: another hub of the group notifies and scales';
       return { ok, checks };
     },
   });
@@ -304,6 +319,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         http.closeAllConnections();
         http.close(() => resolve());
       });
+      await leadership.close();
       await ingest.stop();
       await rules.stop();
       await platform.close();

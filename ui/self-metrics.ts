@@ -2,7 +2,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import client from 'prom-client';
 import type { HubInstruments } from '../core/metrics.ts';
-import type { Bus, MetricStore } from '../core/ports.ts';
+import type { Bus, Leadership, MetricStore } from '../core/ports.ts';
 
 export type SelfMetrics = {
   registry: client.Registry;
@@ -11,6 +11,8 @@ export type SelfMetrics = {
   httpSeconds: client.Histogram<'method' | 'route'>;
   /** Adds gauges read at scrape time from the bus and the store. */
   watch(bus: Bus, store: MetricStore & { stats?: () => Record<string, number> }): void;
+  /** Adds `obs_leader`: whether this hub leads its group. */
+  watchLeadership(leadership: Leadership): void;
 };
 
 export function createSelfMetrics(): SelfMetrics {
@@ -59,6 +61,16 @@ export function createSelfMetrics(): SelfMetrics {
     instruments,
     httpRequests,
     httpSeconds,
+    watchLeadership(leadership) {
+      new client.Gauge({
+        name: 'obs_leader',
+        help: 'Whether this hub leads its group (runs alert rules and the platform loop): 1 or 0.',
+        registers: [registry],
+        collect() {
+          this.set(leadership.leads() ? 1 : 0);
+        },
+      });
+    },
     watch(bus, store) {
       let cached: { at: number; value: Promise<Awaited<ReturnType<Bus['stats']>>> } | undefined;
       const busStats = () => {
