@@ -151,6 +151,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const notifications = await createHubNotifications({
     notify: config.notify,
     hubDataDir: config.dataDir,
+    // Links in notifications point at this hub unless `global.external_url` says otherwise; with
+    // --port 0 the port is known only later, and the links fall back to the default.
+    ...(config.port === 0 ? {} : { externalURL: hubUrl(config, config.port) }),
     clock,
     logger: logger.child({ component: 'notify' }),
   });
@@ -295,7 +298,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     : undefined;
 
   platform.start();
-  url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}/`;
+  url = hubUrl(config, httpPort);
   return {
     url,
     httpPort,
@@ -330,4 +333,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       await store.close();
     },
   };
+}
+
+/** The URL the hub answers at, as it prints it. */
+function hubUrl(config: HubConfig, port: number): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `${config.tls ? 'https' : 'http'}://${host}:${port}/`;
 }

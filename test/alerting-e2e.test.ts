@@ -25,6 +25,7 @@ describe('alerting end to end', () => {
     const first = received[0]!;
     expect(first.version).toBe('4');
     expect(first.status).toBe('firing');
+    expect(`${first.externalURL}/`).toBe(hub.url);
     expect(first.alerts[0]!.labels).toMatchObject({
       alertname: 'HotRoom',
       room: 'a',

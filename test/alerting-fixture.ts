@@ -5,11 +5,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { startTestHub, type TestHub, tempDir } from './harness.ts';
+import { freePort, startTestHub, type TestHub, tempDir } from './harness.ts';
 
 export type WebhookPayload = {
   version: string;
   status: string;
+  externalURL: string;
   alerts: { status: string; labels: Record<string, string> }[];
 };
 
@@ -44,6 +45,8 @@ export async function startAlertingHub(): Promise<AlertingHub> {
   await mkdir(rulesDir);
   await writeFile(join(rulesDir, 'e2e.yaml'), RULE);
   const hub = await startTestHub({
+    // A fixed port, as operators run it: the notifications' links point at it.
+    port: await freePort(),
     dataDir: join(tmp.dir, 'data'),
     rules: rulesDir,
     notify: {
