@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../core/logger.ts';
 import type { Bus, BusMessage, BusRecord, Subscription, WriteCheckpoint } from '../core/ports.ts';
-import type { LinkDelta, TraceAssembler } from './assembler/assembler.ts';
+import type { LinkDelta, SpanBatch, TraceAssembler } from './assembler/assembler.ts';
 import { decodeSpans, encodeSpans } from './codec/spans-codec.ts';
 import type { TraceSpan } from './model.ts';
 
@@ -21,6 +21,15 @@ export type CheckpointedSpanStore = {
     checkpoint?: WriteCheckpoint,
     links?: readonly LinkDelta[],
   ): Promise<void>;
+  /**
+   * Optional: the same write from the bus records' JSON text, which the store parses while the
+   * ingest is still decoding and assembling the records (`batch`); resolves with the batch.
+   */
+  writeRecords?(
+    records: readonly string[],
+    batch: Promise<SpanBatch>,
+    checkpoint: WriteCheckpoint,
+  ): Promise<SpanBatch>;
   checkpoint(stream: string): Promise<number>;
 };
 
@@ -33,7 +42,7 @@ export type TracingIngestOptions = {
   group?: string;
   /** Spans per bus record at most. Default 5,000. */
   maxSpansPerRecord?: number;
-  /** Bytes of records per batch the consumer takes. Default 2 MiB. */
+  /** Bytes of records per batch the consumer takes (one store transaction). Default 8 MiB. */
   maxBatchBytes?: number;
 };
 
@@ -76,32 +85,49 @@ export function createTracingIngest(options: TracingIngestOptions): TracingInges
     return offset;
   }
 
-  async function writeBatch(fresh: BusRecord[]): Promise<void> {
-    if (fresh.length === 0) return;
+  /** Decodes records into the assembler; undecodable ones are skipped (and logged). */
+  async function decodeAll(fresh: readonly BusRecord[], texts: readonly string[]): Promise<SpanBatch> {
     const spans: TraceSpan[] = [];
-    for (const r of fresh) {
+    for (let i = 0; i < fresh.length; i++) {
       try {
-        const decoded = decodeSpans(r.value);
+        const decoded = decodeSpans(texts[i]!);
         for (const s of decoded) spans.push(s);
         assembler.add(decoded);
       } catch (e) {
         skippedRecords++;
-        logger.error('skipped an undecodable spans record', { topic, offset: r.offset, err: e });
+        logger.error('skipped an undecodable spans record', { topic, offset: fresh[i]!.offset, err: e });
       }
       // Let requests in between records: a batch can hold many thousand spans.
       await yieldToEventLoop();
     }
     while (assembler.settle(500) > 0) await yieldToEventLoop();
-    const links = assembler.takeLinkDeltas();
+    return { spans, links: assembler.takeLinkDeltas() };
+  }
+
+  async function writeBatch(fresh: BusRecord[]): Promise<void> {
+    if (fresh.length === 0) return;
+    const texts = fresh.map((r) =>
+      Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8'),
+    );
     const last = fresh[fresh.length - 1]!;
+    const checkpoint = { stream: `${topic}/${last.partition}`, offset: last.offset };
+    // The store parses the records while this thread decodes and assembles them.
+    const decoding = decodeAll(fresh, texts);
+    let batch: SpanBatch | undefined;
     try {
-      await store.write(spans, { stream: `${topic}/${last.partition}`, offset: last.offset }, links);
+      if (store.writeRecords) batch = await store.writeRecords(texts, decoding, checkpoint);
+      else {
+        batch = await decoding;
+        await store.write(batch.spans, checkpoint, batch.links);
+      }
     } catch (e) {
       // Whether the write committed is unknown: the store's checkpoint tells on redelivery.
+      const links = (await decoding).links ?? [];
       stored.delete(last.partition);
-      unsure.set(last.partition, { offset: last.offset, links });
+      unsure.set(last.partition, { offset: last.offset, links: [...links] });
       throw e;
     }
+    const spans = batch.spans as TraceSpan[];
     stored.set(last.partition, last.offset);
     storedSpans += spans.length;
     for (const l of listeners) {
@@ -147,7 +173,7 @@ export function createTracingIngest(options: TracingIngestOptions): TracingInges
         topic,
         group,
         onBatch,
-        maxBatchBytes: options.maxBatchBytes ?? 2 * 1024 * 1024,
+        maxBatchBytes: options.maxBatchBytes ?? 8 * 1024 * 1024,
       });
       logger.info('tracing ingest started', { topic, group });
     },

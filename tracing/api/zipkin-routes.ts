@@ -9,7 +9,7 @@ import express, { type Request, type RequestHandler, type Response, Router } fro
 import { canWriteProject, type Principal, type Scope, visibleProjects } from '../../core/auth.ts';
 import { type Clock, systemClock } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
-import { type AssembledTrace, assembleTrace, traceRows } from '../assembler/assemble.ts';
+import { type AssembledTrace, assembleTrace, mergeTrace, traceRows } from '../assembler/assemble.ts';
 import type { TraceAssembler } from '../assembler/assembler.ts';
 import type { DecodeFormat, DecodePool } from '../codec/decode-pool.ts';
 import { decodeOtlpTraces, otlpResponse } from '../codec/otlp-json.ts';
@@ -128,7 +128,7 @@ export function createZipkinRouter(options: ZipkinRoutesOptions): Router {
   async function visibleTrace(res: Response, traceId: string): Promise<TraceSpan[]> {
     const see = canSee(res);
     const spans = (await store.getTrace(traceId)).filter((s) => see(s.service));
-    return assembleTrace(spans).spans.sort((a, b) => a.start - b.start || (a.spanId < b.spanId ? -1 : 1));
+    return mergeTrace(spans).sort((a, b) => a.start - b.start || (a.spanId < b.spanId ? -1 : 1));
   }
 
   function traceIdParam(value: string | undefined, where: string): string {
@@ -243,7 +243,7 @@ export function createZipkinRouter(options: ZipkinRoutesOptions): Router {
     const out = [];
     for (const id of ids) {
       const spans = (traces.get(id) ?? []).filter((s) => see(s.service));
-      if (spans.length > 0) out.push(assembleTrace(spans).spans.map(toZipkinSpan));
+      if (spans.length > 0) out.push(mergeTrace(spans).map(toZipkinSpan));
     }
     res.json(out);
   });

@@ -43,9 +43,17 @@ function backfillShared(spans: TraceSpan[]): TraceSpan[] {
   return spans;
 }
 
+/**
+ * The merged spans of one trace with Zipkin's shared-span fixes: `assembleTrace(reports).spans`
+ * without building the tree (what trace-by-id answers).
+ */
+export function mergeTrace(reports: readonly TraceSpan[]): TraceSpan[] {
+  return backfillShared(mergeSpans(reports));
+}
+
 /** Assembles one trace from any number of reports of its spans (all of one trace id). */
 export function assembleTrace(reports: readonly TraceSpan[]): AssembledTrace {
-  const spans = backfillShared(mergeSpans(reports));
+  const spans = mergeTrace(reports);
   const roots = buildTree(spans);
   correctSkew(roots);
   let start = Number.MAX_SAFE_INTEGER;

@@ -47,6 +47,9 @@ export type TraceAssemblerOptions = {
 /** A change of the link counts within one time bucket (epoch ms of the bucket's start). */
 export type LinkDelta = { bucket: number; parent: string; child: string; calls: number; errors: number };
 
+/** Spans and the link changes the assembler made of them: what one store write records. */
+export type SpanBatch = { spans: readonly TraceSpan[]; links?: readonly LinkDelta[] };
+
 export type TraceStatus = { complete: boolean; lateSpans: number; firstSeen: number; lastSeen: number };
 
 export type TraceAssembler = {

@@ -50,11 +50,18 @@ function badRow(i: number): HubError {
   return new HubError('BAD_REQUEST', `Span ${i} of a spans record is not a valid row`, { where: `[${i}]` });
 }
 
-/** Decodes a record written by `encodeSpans`; a record that does not parse throws a HubError. */
-export function decodeSpans(bytes: Uint8Array): TraceSpan[] {
+/**
+ * Decodes a record written by `encodeSpans` (its bytes, or their UTF-8 text); a record that does
+ * not parse throws a HubError.
+ */
+export function decodeSpans(record: Uint8Array | string): TraceSpan[] {
   let rows: unknown;
   try {
-    rows = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    rows = JSON.parse(
+      typeof record === 'string'
+        ? record
+        : Buffer.from(record.buffer, record.byteOffset, record.byteLength).toString('utf8'),
+    );
   } catch (e) {
     throw new HubError('BAD_REQUEST', `A spans record is not valid JSON: ${(e as Error).message}`, {
       cause: e,

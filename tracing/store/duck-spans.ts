@@ -9,57 +9,29 @@
  */
 
 import {
-  BIGINT,
-  BOOLEAN,
   type DuckDBAppender,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
   type DuckDBPreparedStatement,
   type DuckDBValue,
-  INTEGER,
   listValue,
-  VARCHAR,
 } from '@duckdb/node-api';
 import { HubError } from '../../core/errors.ts';
-import type { SpanKind, Tags } from '../../core/model.ts';
 import type { WriteCheckpoint } from '../../core/ports.ts';
 import { duckFileBytes, SerialQueue } from '../../pipeline/store/embedded/duck-file.ts';
-import type { LinkDelta } from '../assembler/assembler.ts';
+import type { SpanBatch } from '../assembler/assembler.ts';
 import type { TraceSpan } from '../model.ts';
+import {
+  INSERT_RECORD,
+  type Row,
+  SCHEMA,
+  SPAN_COLUMNS,
+  SPAN_TYPES,
+  spanColumns,
+  toSpans,
+} from './duck-span-rows.ts';
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS spans (seq BIGINT, trace_id VARCHAR, span_id VARCHAR, parent_id VARCHAR,
-     name VARCHAR, kind VARCHAR, service VARCHAR, start BIGINT, duration BIGINT, local_ip VARCHAR,
-     local_port INTEGER, peer_ip VARCHAR, peer_port INTEGER, remote_service VARCHAR, error BOOLEAN,
-     shared BOOLEAN, debug BOOLEAN, tags VARCHAR, annotations VARCHAR)`,
-  'CREATE TABLE IF NOT EXISTS links (bucket BIGINT, parent VARCHAR, child VARCHAR, calls BIGINT, errors BIGINT)',
-  'CREATE TABLE IF NOT EXISTS checkpoints (stream VARCHAR PRIMARY KEY, off BIGINT)',
-];
-
-const SPAN_TYPES = [
-  BIGINT,
-  VARCHAR,
-  VARCHAR,
-  VARCHAR,
-  VARCHAR,
-  VARCHAR,
-  VARCHAR,
-  BIGINT,
-  BIGINT,
-  VARCHAR,
-  INTEGER,
-  VARCHAR,
-  INTEGER,
-  VARCHAR,
-  BOOLEAN,
-  BOOLEAN,
-  BOOLEAN,
-  VARCHAR,
-  VARCHAR,
-];
-const SPAN_COLUMNS =
-  'seq, trace_id, span_id, parent_id, name, kind, service, start, duration, local_ip, local_port, peer_ip, peer_port, remote_service, error, shared, debug, tags, annotations';
 const CHUNK = 2048;
 const READERS = 2;
 
@@ -77,6 +49,7 @@ export class DuckSpans {
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly spanAppender: DuckDBAppender,
+    private readonly insertRecord: DuckDBPreparedStatement,
     readers: { conn: DuckDBConnection; byId: DuckDBPreparedStatement }[],
     /** The next `seq` to hand out. */
     public nextSeq: number,
@@ -111,11 +84,13 @@ export class DuckSpans {
       readers.push({ conn, byId });
     }
     const appender = await writer.createAppender('spans');
+    const insertRecord = await writer.prepare(INSERT_RECORD);
     return new DuckSpans(
       path,
       instance,
       writer,
       appender,
+      insertRecord,
       readers,
       max === null || max === undefined ? 0 : Number(max) + 1,
     );
@@ -146,17 +121,41 @@ export class DuckSpans {
   /**
    * Appends spans (numbered from `nextSeq`), link deltas and the checkpoint in one transaction.
    * Resolves with the first seq used; `nextSeq` moves only if the transaction committed.
+   *
+   * `records`, when given, are the same spans in the same order as bus records (`encodeSpans`
+   * JSON text): DuckDB parses and inserts them while `batch` may still be in the making (the
+   * caller decoding and assembling the same records), and the links and checkpoint follow once
+   * it is. Should DuckDB refuse a record, or count other spans than `batch` holds, the write is
+   * done again from the span objects through the appender.
    */
-  write(
-    spans: readonly TraceSpan[],
+  async write(
+    batch: SpanBatch | Promise<SpanBatch>,
     checkpoint?: WriteCheckpoint,
-    links: readonly LinkDelta[] = [],
+    records?: readonly string[],
+  ): Promise<number> {
+    if (records && records.length > 0)
+      try {
+        return await this.transaction((first) => this.insertRecords(records, first), batch, checkpoint);
+      } catch {
+        // Not as `encodeSpans` writes them: the appender takes the span objects instead.
+      }
+    return this.transaction(async (first) => this.appendSpans((await batch).spans, first), batch, checkpoint);
+  }
+
+  private transaction(
+    insert: (first: number) => Promise<number>,
+    batch: SpanBatch | Promise<SpanBatch>,
+    checkpoint: WriteCheckpoint | undefined,
   ): Promise<number> {
     return this.serial(async () => {
       const first = this.nextSeq;
+      let count = 0;
       await this.writer.run('BEGIN TRANSACTION');
       try {
-        await this.appendSpans(spans, first);
+        const inserted = await insert(first);
+        const { spans, links = [] } = await batch;
+        count = spans.length;
+        if (inserted !== count) throw new Error(`${inserted} rows inserted for ${count} spans`);
         for (let i = 0; i < links.length; i += 500) {
           const part = links.slice(i, i + 500);
           await this.writer.run(
@@ -172,49 +171,38 @@ export class DuckSpans {
         await this.writer.run('COMMIT');
       } catch (e) {
         await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw new HubError('STORE_FAILED', `Writing ${spans.length} spans failed: ${(e as Error).message}`, {
+        throw new HubError('STORE_FAILED', `Writing ${count} spans failed: ${(e as Error).message}`, {
           cause: e,
           canRetry: true,
         });
       }
-      this.nextSeq = first + spans.length;
+      this.nextSeq = first + count;
       return first;
     });
   }
 
+  /** Inserts bus records numbered from `first` (inside the open transaction); returns the rows. */
+  private async insertRecords(records: readonly string[], first: number): Promise<number> {
+    let n = 0;
+    for (const record of records) {
+      this.insertRecord.bind([record, BigInt(first + n)]);
+      n += Number((await this.insertRecord.run()).rowsChanged);
+    }
+    return n;
+  }
+
   /** Appends in chunks, letting other work run between them (the write is one transaction anyway). */
-  private async appendSpans(spans: readonly TraceSpan[], first: number): Promise<void> {
+  private async appendSpans(spans: readonly TraceSpan[], first: number): Promise<number> {
     for (let off = 0; off < spans.length; off += CHUNK) {
       if (off > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const size = Math.min(CHUNK, spans.length - off);
-      const cols: unknown[][] = SPAN_TYPES.map(() => new Array(size));
-      for (let i = 0; i < size; i++) {
-        const s = spans[off + i]!;
-        cols[0]![i] = BigInt(first + off + i);
-        cols[1]![i] = s.traceId;
-        cols[2]![i] = s.spanId;
-        cols[3]![i] = s.parentId ?? null;
-        cols[4]![i] = s.name;
-        cols[5]![i] = s.kind;
-        cols[6]![i] = s.service;
-        cols[7]![i] = BigInt(s.start);
-        cols[8]![i] = BigInt(s.duration);
-        cols[9]![i] = s.localIp ?? null;
-        cols[10]![i] = s.localPort ?? null;
-        cols[11]![i] = s.peerIp ?? null;
-        cols[12]![i] = s.peerPort ?? null;
-        cols[13]![i] = s.remoteService ?? null;
-        cols[14]![i] = s.error;
-        cols[15]![i] = s.shared === true;
-        cols[16]![i] = s.debug === true;
-        cols[17]![i] = JSON.stringify(s.tags);
-        cols[18]![i] = JSON.stringify(s.annotations);
-      }
+      const cols = spanColumns(spans, off, size, first + off);
       const chunk = DuckDBDataChunk.create(SPAN_TYPES, size);
       chunk.setColumns(cols as DuckDBValue[][]);
       this.spanAppender.appendDataChunk(chunk);
     }
     this.spanAppender.flushSync();
+    return spans.length;
   }
 
   async checkpoint(stream: string): Promise<number> {
@@ -231,7 +219,13 @@ export class DuckSpans {
     return this.read(async ({ conn, byId }) => {
       if (range) {
         byId.bind([BigInt(range.min), BigInt(range.max), traceId]);
-        return toSpans((await byId.runAndReadAll()).getRows());
+        // A materialized result's chunks are read synchronously: one trip to DuckDB's thread
+        // per trace instead of one per chunk (what waits longest on a busy machine).
+        const result = await byId.run();
+        const rows: Row[] = [];
+        for (let c = 0; c < result.chunkCount; c++)
+          for (const r of result.getChunk(c).getRows()) rows.push(r);
+        return toSpans(rows);
       }
       const r = await conn.runAndReadAll(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = ?`, [traceId]);
       return toSpans(r.getRows());
@@ -320,6 +314,7 @@ export class DuckSpans {
   close(): Promise<void> {
     return this.serial(async () => {
       this.spanAppender.closeSync();
+      this.insertRecord.destroySync?.();
       await this.writer.run('CHECKPOINT').catch(() => undefined);
       for (const r of this.idle) {
         r.byId.destroySync?.();
@@ -329,43 +324,4 @@ export class DuckSpans {
       this.instance.closeSync();
     });
   }
-}
-
-type Row = readonly unknown[];
-
-function str(v: unknown): string | undefined {
-  return v === null || v === undefined ? undefined : String(v);
-}
-
-function toSpans(rows: readonly Row[]): TraceSpan[] {
-  const out = new Array<TraceSpan>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    const s: TraceSpan = {
-      traceId: String(r[1]),
-      spanId: String(r[2]),
-      name: String(r[4]),
-      kind: String(r[5]) as SpanKind,
-      service: String(r[6]),
-      start: Number(r[7]),
-      duration: Number(r[8]),
-      tags: JSON.parse(String(r[17])) as Tags,
-      annotations: JSON.parse(String(r[18])) as TraceSpan['annotations'],
-      error: r[14] === true,
-    };
-    const parentId = str(r[3]);
-    if (parentId !== undefined) s.parentId = parentId;
-    const localIp = str(r[9]);
-    if (localIp !== undefined) s.localIp = localIp;
-    if (r[10] !== null) s.localPort = Number(r[10]);
-    const peerIp = str(r[11]);
-    if (peerIp !== undefined) s.peerIp = peerIp;
-    if (r[12] !== null) s.peerPort = Number(r[12]);
-    const remote = str(r[13]);
-    if (remote !== undefined) s.remoteService = remote;
-    if (r[15] === true) s.shared = true;
-    if (r[16] === true) s.debug = true;
-    out[i] = s;
-  }
-  return out;
 }

@@ -16,7 +16,7 @@ import { listValue } from '@duckdb/node-api';
 import { type Clock, systemClock } from '../../core/clock.ts';
 import { type Logger, silentLogger } from '../../core/logger.ts';
 import type { SpanQuery, SpanStore, WriteCheckpoint } from '../../core/ports.ts';
-import type { LinkDelta } from '../assembler/assembler.ts';
+import type { LinkDelta, SpanBatch } from '../assembler/assembler.ts';
 import type { DependencyLink } from '../assembler/links.ts';
 import { mergeSpans } from '../assembler/merge.ts';
 import type { TraceSpan } from '../model.ts';
@@ -58,6 +58,16 @@ export type EmbeddedSpanStore = Omit<SpanStore, 'write'> & {
     checkpoint?: WriteCheckpoint,
     links?: readonly LinkDelta[],
   ): Promise<void>;
+  /**
+   * `write` for spans that came as bus records (the JSON text `encodeSpans` wrote): DuckDB parses
+   * the records while the caller is still decoding and assembling them into `batch`. Resolves
+   * with the batch once all is stored.
+   */
+  writeRecords(
+    records: readonly string[],
+    batch: Promise<SpanBatch>,
+    checkpoint: WriteCheckpoint,
+  ): Promise<SpanBatch>;
   /** The last checkpoint stored for `stream`, or -1. */
   checkpoint(stream: string): Promise<number>;
   /** Every span of a trace, duplicates merged. */
@@ -199,22 +209,35 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
   function afterWrite(spans: readonly TraceSpan[], first: number): void {
     generation++;
     const fresh = new Map<string, TraceSpan[]>();
+    // Spans of one trace mostly come one after another: look a trace (and a service) up once per run.
+    let runId: string | undefined;
+    let runList: TraceSpan[] | undefined;
+    let runCached = false;
+    let service: string | undefined;
+    let n: Names | undefined;
     for (let i = 0; i < spans.length; i++) {
       const s = spans[i]!;
-      const known = index.has(s.traceId) || !index.complete;
-      const hit = cache.get(s.traceId);
-      if (hit) {
-        hit.push(s);
-        cached++;
-      } else if (!known || fresh.has(s.traceId)) {
-        const list = fresh.get(s.traceId);
-        if (list) list.push(s);
-        else fresh.set(s.traceId, [s]);
+      if (s.traceId !== runId) {
+        runId = s.traceId;
+        const hit = cache.get(runId);
+        runCached = hit !== undefined;
+        runList = hit ?? fresh.get(runId);
+        if (!runList && index.complete && !index.has(runId)) {
+          runList = [];
+          fresh.set(runId, runList);
+        }
+      }
+      if (runList) {
+        runList.push(s);
+        if (runCached) cached++;
       }
       index.add(s.traceId, first + i, s.start);
-      const n = names(s.service);
-      n.names.add(s.name);
-      if (s.remoteService !== undefined) n.remotes.add(s.remoteService);
+      if (s.service !== service) {
+        service = s.service;
+        n = names(service);
+      }
+      n!.names.add(s.name);
+      if (s.remoteService !== undefined) n!.remotes.add(s.remoteService);
     }
     for (const [id, list] of fresh) cachePut(id, list);
   }
@@ -273,8 +296,14 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
   return {
     async write(spans, checkpoint, links) {
       if (spans.length === 0 && !checkpoint && (!links || links.length === 0)) return;
-      const first = await duck.write(spans, checkpoint, links);
+      const first = await duck.write(links ? { spans, links } : { spans }, checkpoint);
       afterWrite(spans, first);
+    },
+    async writeRecords(records, batch, checkpoint) {
+      const first = await duck.write(batch, checkpoint, records);
+      const done = await batch;
+      afterWrite(done.spans, first);
+      return done;
     },
     checkpoint: (stream) => duck.checkpoint(stream),
     getTrace,

@@ -1,0 +1,145 @@
+/**
+ * `writeRecords`: DuckDB parses the bus records itself. What it stores must be what the appender
+ * stores from the span objects, field for field, and a record it cannot take falls back to them.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/harness.ts';
+import { encodeSpans } from '../codec/spans-codec.ts';
+import type { TraceSpan } from '../model.ts';
+import { createEmbeddedSpanStore, type EmbeddedSpanStore } from './embedded-span-store.ts';
+
+const US = Date.UTC(2026, 0, 1) * 1000;
+const T = (n: number) => n.toString(16).padStart(32, '0');
+const S = (n: number) => n.toString(16).padStart(16, '0');
+
+function span(t: number, s: number, over: Partial<TraceSpan> = {}): TraceSpan {
+  return {
+    traceId: T(t),
+    spanId: S(s),
+    name: 'get',
+    kind: 'server',
+    service: 'api',
+    start: US + s,
+    duration: 100,
+    tags: {},
+    annotations: [],
+    error: false,
+    ...over,
+  };
+}
+
+const text = (spans: readonly TraceSpan[]) => Buffer.from(encodeSpans(spans)).toString('utf8');
+
+/** Spans that exercise every column, escapes and the extremes of the numbers. */
+const VARIED: TraceSpan[] = [
+  span(1, 1, {
+    parentId: S(9),
+    kind: 'client',
+    localIp: '10.0.0.1',
+    localPort: 8080,
+    peerIp: '::1',
+    peerPort: 5432,
+    remoteService: 'db',
+    tags: { 'sql.query': 'select "x" from \\t', ü: 'ü 😀 \u2028 \n' },
+    annotations: [
+      { ts: US + 5, value: 'ws' },
+      { ts: US + 7, value: 'wr "quoted"' },
+    ],
+    error: true,
+    shared: true,
+    debug: true,
+  }),
+  span(1, 2, { kind: 'local', start: 0, duration: 0, name: '' }),
+  span(1, 3, { kind: 'producer', start: Number.MAX_SAFE_INTEGER, name: 'send\u0000\u001f' }),
+  span(2, 1, { kind: 'consumer', service: 'wörker', tags: { error: '' }, error: true }),
+];
+
+describe('embedded span store, writes from bus records', () => {
+  let cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups = [];
+  });
+
+  async function open(): Promise<EmbeddedSpanStore> {
+    const tmp = await tempDir('obs-spans-');
+    // No cache: reads come back from DuckDB.
+    const store = await createEmbeddedSpanStore({
+      dataDir: tmp.dir,
+      maintenanceIntervalMs: 0,
+      cacheSpans: 0,
+    });
+    cleanups.push(async () => {
+      await store.close().catch(() => undefined);
+      await tmp.cleanup();
+    });
+    return store;
+  }
+
+  async function readBack(store: EmbeddedSpanStore): Promise<TraceSpan[]> {
+    return [...(await store.getTrace(T(1))), ...(await store.getTrace(T(2)))];
+  }
+
+  it('stores every field as the appender does, with the links and checkpoint of the batch', async () => {
+    const fromRecords = await open();
+    const fromObjects = await open();
+    const links = [{ bucket: 60_000, parent: 'web', child: 'api', calls: 2, errors: 1 }];
+    // Two records, and the batch still being worked out when the write starts.
+    let finish: (() => void) | undefined;
+    const batch = new Promise<{ spans: TraceSpan[]; links: typeof links }>((resolve) => {
+      finish = () => resolve({ spans: VARIED, links });
+    });
+    const writing = fromRecords.writeRecords([text(VARIED.slice(0, 2)), text(VARIED.slice(2))], batch, {
+      stream: 'spans/0',
+      offset: 7,
+    });
+    finish!();
+    expect((await writing).spans).toBe(VARIED);
+    await fromObjects.write(VARIED, { stream: 'spans/0', offset: 7 }, links);
+
+    expect(await readBack(fromRecords)).toEqual(await readBack(fromObjects));
+    expect(await fromRecords.getTrace(T(1))).toEqual(
+      [...VARIED.slice(0, 3)].sort((a, b) => (a.spanId < b.spanId ? -1 : 1)),
+    );
+    expect(await fromRecords.checkpoint('spans/0')).toBe(7);
+    expect(await fromRecords.links(0, 120_000)).toEqual([
+      { parent: 'web', child: 'api', callCount: 2, errorCount: 1 },
+    ]);
+    expect(await fromRecords.findTraces({ start: 0, end: Number.MAX_SAFE_INTEGER, limit: 10 })).toHaveLength(
+      2,
+    );
+  });
+
+  it('stores the rows DuckDB read from the records, not the span objects', async () => {
+    const store = await open();
+    // Objects that differ from the records in their names only show which of the two was stored.
+    const renamed = VARIED.map((s) => ({ ...s, name: `${s.name}-object` }));
+    await store.writeRecords([text(VARIED)], Promise.resolve({ spans: renamed }), {
+      stream: 'spans/0',
+      offset: 1,
+    });
+    expect((await readBack(store)).map((s) => s.name).sort()).toEqual(VARIED.map((s) => s.name).sort());
+  });
+
+  it('falls back to the span objects when the records do not hold them', async () => {
+    const store = await open();
+    // A record that is not JSON, and one that holds other spans than the batch.
+    await store.writeRecords(['not json'], Promise.resolve({ spans: [VARIED[0]!] }), {
+      stream: 'spans/0',
+      offset: 1,
+    });
+    await store.writeRecords([text([span(9, 9)])], Promise.resolve({ spans: VARIED.slice(1) }), {
+      stream: 'spans/0',
+      offset: 2,
+    });
+    expect(await readBack(store)).toEqual(await readBack(await withObjects()));
+    expect(await store.getTrace(T(9))).toEqual([]);
+    expect(await store.checkpoint('spans/0')).toBe(2);
+  });
+
+  async function withObjects(): Promise<EmbeddedSpanStore> {
+    const store = await open();
+    await store.write(VARIED);
+    return store;
+  }
+});
