@@ -1,7 +1,6 @@
 /** `obs agent`: samples this node (host, containers) and ships to the hub, spooling while it is away. */
 import { join } from 'node:path';
 import { createCgroupSource } from '../collector/containers/cgroup-source.ts';
-import { createDockerIdentity } from '../collector/containers/docker-identity.ts';
 import { createHostSource } from '../collector/host/host-source.ts';
 import { containerSampler, type Sampler, startLocalAgent } from '../collector/local-agent.ts';
 import { createNginxSource } from '../collector/nginx/nginx-source.ts';
@@ -21,7 +20,15 @@ export async function nodeSamplers(
 ): Promise<{ samplers: Sampler[]; stop(): void }> {
   const samplers: Sampler[] = [{ name: 'host', ...createHostSource({ tags: agent.tags, logger }) }];
   if (agent.containers) {
-    const identity = agent.docker ? createDockerIdentity({ url: agent.docker, clock, logger }) : undefined;
+    // dockerode and its dependencies are loaded only when a Docker API is configured: without one
+    // the agent does not pay for them in memory.
+    const identity = agent.docker
+      ? (await import('../collector/containers/docker-identity.ts')).createDockerIdentity({
+          url: agent.docker,
+          clock,
+          logger,
+        })
+      : undefined;
     const source = createCgroupSource({
       tags: agent.tags,
       clock,

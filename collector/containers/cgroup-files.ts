@@ -201,7 +201,8 @@ export type CgroupMount = {
   controllers: string[];
 };
 
-const unescapeMount = (s: string) =>
+/** A path of `/proc/<pid>/mountinfo` or `/proc/<pid>/mounts`, with its `\040`-style escapes undone. */
+export const unescapeMount = (s: string) =>
   s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /**

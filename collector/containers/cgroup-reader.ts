@@ -1,10 +1,13 @@
 /**
  * Reads one container's raw figures from its cgroup files (v1 or v2) and from its network
  * namespace, as cumulative counters and gauges. A file that does not exist (controller not enabled,
- * container gone) leaves its figures out quietly; any other failure goes to `onError`.
+ * container gone) leaves its figures out quietly; any other failure goes to `onError`. The files
+ * are read synchronously (`readSmallFile`): each is made by the kernel in microseconds, and an
+ * interval reads thousands.
  */
-import { readFile, readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSmallFile } from '../small-file.ts';
 import {
   cpuLimitCores,
   type IoBytes,
@@ -60,17 +63,14 @@ export type ReadStatsOptions = {
 
 const QUIET_CODES = new Set(['ENOENT', 'ENODEV', 'ESRCH', 'ENOTDIR']);
 
-type Reader = <T>(
-  file: string | undefined,
-  parse: (text: string, file: string) => T,
-) => Promise<T | undefined>;
+type Reader = <T>(file: string | undefined, parse: (text: string, file: string) => T) => T | undefined;
 
 function makeReader(onError: ReadStatsOptions['onError']): Reader {
-  return async (file, parse) => {
+  return (file, parse) => {
     if (file === undefined) return undefined;
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = readSmallFile(file);
     } catch (error) {
       if (!QUIET_CODES.has((error as NodeJS.ErrnoException).code ?? '')) onError?.(file, error);
       return undefined;
@@ -85,33 +85,31 @@ function makeReader(onError: ReadStatsOptions['onError']): Reader {
 }
 
 /** Reads the cgroup and network figures of the container at `cgroupPath` (with `pid` inside it). */
-export async function readContainerStats(
+export function readContainerStats(
   layout: CgroupLayout,
   cgroupPath: string,
   pid: number | undefined,
   options: ReadStatsOptions = {},
-): Promise<ContainerStats> {
+): ContainerStats {
   const read = makeReader(options.onError);
-  const [cgroup, net] = await Promise.all([
-    layout.version === 2 ? readV2(read, join(layout.root, cgroupPath)) : readV1(read, layout, cgroupPath),
-    pid === undefined ? undefined : readNet(read, options.procRoot ?? '/proc', pid, options.hostNetns),
-  ]);
+  const cgroup =
+    layout.version === 2 ? readV2(read, join(layout.root, cgroupPath)) : readV1(read, layout, cgroupPath);
+  const net =
+    pid === undefined ? undefined : readNet(read, options.procRoot ?? '/proc', pid, options.hostNetns);
   if (net) cgroup.net = net;
   return cgroup;
 }
 
-async function readV2(read: Reader, dir: string): Promise<ContainerStats> {
+function readV2(read: Reader, dir: string): ContainerStats {
   const f = (name: string) => join(dir, name);
-  const [cpuStat, cpuMax, current, memStat, memMax, events, io, pids] = await Promise.all([
-    read(f('cpu.stat'), parseKeyedFile),
-    read(f('cpu.max'), parseCpuMax),
-    read(f('memory.current'), parseSingleValue),
-    read(f('memory.stat'), parseKeyedFile),
-    read(f('memory.max'), (t, n) => ({ limit: parseMemoryLimit(t, n) })),
-    read(f('memory.events'), parseKeyedFile),
-    read(f('io.stat'), parseIoStat),
-    read(f('pids.current'), parseSingleValue),
-  ]);
+  const cpuStat = read(f('cpu.stat'), parseKeyedFile);
+  const cpuMax = read(f('cpu.max'), parseCpuMax);
+  const current = read(f('memory.current'), parseSingleValue);
+  const memStat = read(f('memory.stat'), parseKeyedFile);
+  const memMax = read(f('memory.max'), (t, n) => ({ limit: parseMemoryLimit(t, n) }));
+  const events = read(f('memory.events'), parseKeyedFile);
+  const io = read(f('io.stat'), parseIoStat);
+  const pids = read(f('pids.current'), parseSingleValue);
   const s: ContainerStats = {};
   const usec = (v: number | undefined) => (v === undefined ? undefined : v * 1000);
   assign(s, {
@@ -130,25 +128,22 @@ async function readV2(read: Reader, dir: string): Promise<ContainerStats> {
   return s;
 }
 
-async function readV1(read: Reader, layout: CgroupLayout, cgroupPath: string): Promise<ContainerStats> {
+function readV1(read: Reader, layout: CgroupLayout, cgroupPath: string): ContainerStats {
   const d = cgroupDirs(layout, cgroupPath);
   const f = (dir: string | undefined, name: string) => (dir === undefined ? undefined : join(dir, name));
-  const [usage, quota, period, cpuStat, memUsage, memStat, memLimit, failcnt, oom, ioRecursive, pids] =
-    await Promise.all([
-      read(f(d.cpuacct, 'cpuacct.usage'), parseSingleValue),
-      read(f(d.cpu, 'cpu.cfs_quota_us'), parseSingleValue),
-      read(f(d.cpu, 'cpu.cfs_period_us'), parseSingleValue),
-      read(f(d.cpu, 'cpu.stat'), parseKeyedFile),
-      read(f(d.memory, 'memory.usage_in_bytes'), parseSingleValue),
-      read(f(d.memory, 'memory.stat'), parseKeyedFile),
-      read(f(d.memory, 'memory.limit_in_bytes'), (t, n) => ({ limit: parseMemoryLimit(t, n) })),
-      read(f(d.memory, 'memory.failcnt'), parseSingleValue),
-      read(f(d.memory, 'memory.oom_control'), parseKeyedFile),
-      read(f(d.blkio, 'blkio.throttle.io_service_bytes_recursive'), parseBlkioServiceBytes),
-      read(f(d.pids, 'pids.current'), parseSingleValue),
-    ]);
+  const usage = read(f(d.cpuacct, 'cpuacct.usage'), parseSingleValue);
+  const quota = read(f(d.cpu, 'cpu.cfs_quota_us'), parseSingleValue);
+  const period = read(f(d.cpu, 'cpu.cfs_period_us'), parseSingleValue);
+  const cpuStat = read(f(d.cpu, 'cpu.stat'), parseKeyedFile);
+  const memUsage = read(f(d.memory, 'memory.usage_in_bytes'), parseSingleValue);
+  const memStat = read(f(d.memory, 'memory.stat'), parseKeyedFile);
+  const memLimit = read(f(d.memory, 'memory.limit_in_bytes'), (t, n) => ({ limit: parseMemoryLimit(t, n) }));
+  const failcnt = read(f(d.memory, 'memory.failcnt'), parseSingleValue);
+  const oom = read(f(d.memory, 'memory.oom_control'), parseKeyedFile);
+  const pids = read(f(d.pids, 'pids.current'), parseSingleValue);
   const io =
-    ioRecursive ?? (await read(f(d.blkio, 'blkio.throttle.io_service_bytes'), parseBlkioServiceBytes));
+    read(f(d.blkio, 'blkio.throttle.io_service_bytes_recursive'), parseBlkioServiceBytes) ??
+    read(f(d.blkio, 'blkio.throttle.io_service_bytes'), parseBlkioServiceBytes);
   const s: ContainerStats = {};
   assign(s, {
     cpuUsageNs: usage,
@@ -197,17 +192,20 @@ function blkio(s: ContainerStats, io: IoBytes | undefined): void {
   if (io) assign(s, { ioReadBytes: io.readBytes, ioWriteBytes: io.writeBytes });
 }
 
-async function readNet(
+function readNet(
   read: Reader,
   procRoot: string,
   pid: number,
   hostNetns: string | undefined,
-): Promise<NetDevCounters | undefined> {
+): NetDevCounters | undefined {
   if (hostNetns !== undefined) {
-    const ns = await readlink(join(procRoot, String(pid), 'ns/net')).catch(() => undefined);
+    let ns: string | undefined;
+    try {
+      ns = readlinkSync(join(procRoot, String(pid), 'ns/net'));
+    } catch {}
     // Host networking: /proc/<pid>/net/dev would be the host's traffic, not the container's.
     if (ns === hostNetns) return undefined;
   }
-  const interfaces = await read(join(procRoot, String(pid), 'net/dev'), parseNetDev);
+  const interfaces = read(join(procRoot, String(pid), 'net/dev'), parseNetDev);
   return interfaces && sumNetDev(interfaces);
 }

@@ -55,6 +55,26 @@ function v2Files(usageUsec: number, periods: number, throttled: number, rx: numb
 }
 
 describe('createCgroupSource on a v2 fixture tree', () => {
+  it('names a container once it has a process, and forgets the ones gone', async () => {
+    const files = v2Files(0, 0, 0, 0, 0);
+    const procs = `cg/system.slice/docker-${ID}.scope/cgroup.procs`;
+    const root = await fixture({ 'cg/cgroup.controllers': 'cpu memory io pids\n', ...files, [procs]: '' });
+    const source = createCgroupSource({
+      tags: { host: 'h1' },
+      cgroupRoot: join(root, 'cg'),
+      procRoot: join(root, 'proc'),
+    });
+    expect((await source.list()).map((c) => [c.pid, c.tags])).toEqual([
+      [undefined, { container: ID.slice(0, 12) }],
+    ]);
+    await write(root, { [procs]: '4242\n' });
+    const named = { project: 'shop', app: 'cart', task: 'shop_cart.1', container: ID.slice(0, 12) };
+    expect((await source.list()).map((c) => [c.pid, c.tags])).toEqual([[4242, named]]);
+    expect((await source.list()).map((c) => c.tags)).toEqual([named]);
+    await rm(join(root, `cg/system.slice/docker-${ID}.scope`), { recursive: true });
+    expect(await source.list()).toEqual([]);
+  });
+
   it('lists the container and turns counters into rates from the second sample on', async () => {
     const root = await fixture({
       'cg/cgroup.controllers': 'cpu memory io pids\n',

@@ -22,8 +22,9 @@ import { type ContainerStats, readContainerStats } from './cgroup-reader.ts';
 import {
   type CgroupLayout,
   type DiscoveryOptions,
+  describeContainer,
   detectCgroupLayout,
-  discoverContainers,
+  findContainerCgroups,
   findPid,
 } from './discovery.ts';
 
@@ -164,6 +165,12 @@ export function createCgroupSource(options: CgroupSourceOptions): CgroupSource {
   const logEveryMs = options.logEveryMs ?? 600_000;
   let layoutPromise: Promise<CgroupLayout> | undefined;
   let counters = new Map<string, CounterReading>();
+  /**
+   * The containers of the last walk by cgroup path. A container's id, name and environment do not
+   * change while it runs, so each is described (its pid found, its environ read) once; one that
+   * had no process yet is described again on the next walk.
+   */
+  let described = new Map<string, ContainerInfo>();
   const lastLogged = new Map<string, number>();
   const hostNetns = readlink(join(procRoot, 'self/ns/net')).catch(() => undefined);
 
@@ -188,7 +195,17 @@ export function createCgroupSource(options: CgroupSourceOptions): CgroupSource {
     layout,
 
     async list() {
-      const found = await discoverContainers(await layout(), options);
+      const l = await layout();
+      const seen = new Map<string, ContainerInfo>();
+      for (const c of findContainerCgroups(l, options)) {
+        const before = described.get(c.cgroupPath);
+        seen.set(
+          c.cgroupPath,
+          before?.id === c.id && before.pid !== undefined ? before : describeContainer(l, c, options),
+        );
+      }
+      described = seen;
+      const found = [...seen.values()];
       if (!options.identity) return found;
       const known = await options.identity.identities();
       return found.map((c) => {
@@ -200,13 +217,11 @@ export function createCgroupSource(options: CgroupSourceOptions): CgroupSource {
     async sample(containers: ContainerInfo[], ts: number) {
       const l = await layout();
       const netns = await hostNetns;
-      const readings = await Promise.all(
-        containers.map(async (c) => {
-          // The pid is looked up again: the one listed may have exited, and its number been reused.
-          const pid = (await findPid(l, c.cgroupPath)) ?? c.pid;
-          return readContainerStats(l, c.cgroupPath, pid, { procRoot, hostNetns: netns, onError });
-        }),
-      );
+      const readings = containers.map((c) => {
+        // The pid is looked up again: the one listed may have exited, and its number been reused.
+        const pid = findPid(l, c.cgroupPath) ?? c.pid;
+        return readContainerStats(l, c.cgroupPath, pid, { procRoot, hostNetns: netns, onError });
+      });
       const entries: [string, number][] = [];
       containers.forEach((c, i) => {
         for (const [name, value] of counterValues(readings[i]!))

@@ -3,11 +3,12 @@
  * unified tree) and which cgroups in it are containers (Docker, podman, Mesos, other runtimes under
  * systemd), each with a pid inside for its network namespace.
  */
-import type { Dirent } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HubError } from '../../core/errors.ts';
 import type { ContainerInfo } from '../../core/ports.ts';
+import { readSmallFile } from '../small-file.ts';
 import { parseMountinfo, parsePids } from './cgroup-files.ts';
 import { appIdentity, identityTags, parseEnviron } from './identity-tags.ts';
 
@@ -145,14 +146,19 @@ function walkRoot(layout: CgroupLayout): string {
 
 const MAX_DIRS = 100_000;
 
-/** Every container cgroup under the layout's tree, without descending into containers. */
-export async function findContainerCgroups(
+export type ContainerCgroup = RecognisedCgroup & { cgroupPath: string };
+
+/**
+ * Every container cgroup under the layout's tree, without descending into containers. Synchronous,
+ * like the agent's other reads of the cgroup tree (see `readSmallFile`): it runs every interval.
+ */
+export function findContainerCgroups(
   layout: CgroupLayout,
   options: DiscoveryOptions = {},
-): Promise<(RecognisedCgroup & { cgroupPath: string })[]> {
+): ContainerCgroup[] {
   const root = walkRoot(layout);
   const maxDepth = options.maxDepth ?? 12;
-  const found: (RecognisedCgroup & { cgroupPath: string })[] = [];
+  const found: ContainerCgroup[] = [];
   let queue: string[] = ['/'];
   let seen = 0;
   for (let depth = 0; depth <= maxDepth && queue.length > 0 && seen < MAX_DIRS; depth++) {
@@ -160,7 +166,7 @@ export async function findContainerCgroups(
     for (const path of queue) {
       let entries: Dirent[];
       try {
-        entries = await readdir(join(root, path), { withFileTypes: true });
+        entries = readdirSync(join(root, path), { withFileTypes: true });
       } catch {
         continue; // removed while walking
       }
@@ -182,29 +188,32 @@ export async function findContainerCgroups(
  * A pid in the container's cgroup: the first of `cgroup.procs` (v1: of the pids, cpuacct or memory
  * hierarchy; v2: of the cgroup or, as v2 keeps processes in leaves, of its first non-empty descendant).
  */
-export async function findPid(layout: CgroupLayout, cgroupPath: string): Promise<number | undefined> {
+export function findPid(layout: CgroupLayout, cgroupPath: string): number | undefined {
   const dirs = cgroupDirs(layout, cgroupPath);
   const candidates = layout.version === 2 ? [dirs.pids!] : [dirs.pids, dirs.cpuacct, dirs.memory];
   for (const dir of candidates) {
     if (!dir) continue;
-    const pid = await firstPid(dir, layout.version === 2 ? 3 : 0);
+    const pid = firstPid(dir, layout.version === 2 ? 3 : 0);
     if (pid !== undefined) return pid;
   }
   return undefined;
 }
 
-async function firstPid(dir: string, depth: number): Promise<number | undefined> {
+function firstPid(dir: string, depth: number): number | undefined {
   const file = join(dir, 'cgroup.procs');
-  const pids = await readFile(file, 'utf8').then(
-    (text) => parsePids(text, file),
-    () => [],
-  );
+  let pids: number[] = [];
+  try {
+    pids = parsePids(readSmallFile(file), file);
+  } catch {}
   if (pids.length > 0) return pids[0];
   if (depth <= 0) return undefined;
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  let entries: Dirent[] = [];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {}
   for (const e of entries) {
     if (!e.isDirectory()) continue;
-    const pid = await firstPid(join(dir, e.name), depth - 1);
+    const pid = firstPid(join(dir, e.name), depth - 1);
     if (pid !== undefined) return pid;
   }
   return undefined;
@@ -216,30 +225,34 @@ export function defaultContainerName(id: string): string {
 }
 
 /**
- * The containers running now, cgroup-only: id, cgroup path, a pid, and tags (`container`, plus
- * `project`/`app`/`task` when the pid's environment has Marathon's and Mesos's variables).
+ * One container found by `findContainerCgroups`, cgroup-only: id, cgroup path, a pid, and tags
+ * (`container`, plus `project`/`app`/`task` when the pid's environment has Marathon's and Mesos's
+ * variables).
  */
-export async function discoverContainers(
+export function describeContainer(
   layout: CgroupLayout,
+  c: ContainerCgroup,
   options: DiscoveryOptions = {},
-): Promise<ContainerInfo[]> {
-  const procRoot = options.procRoot ?? '/proc';
-  const cgroups = await findContainerCgroups(layout, options);
-  return Promise.all(
-    cgroups.map(async (c): Promise<ContainerInfo> => {
-      const pid = await findPid(layout, c.cgroupPath);
-      let identity = {};
-      if (pid !== undefined && options.readEnviron !== false) {
-        const environ = await readFile(join(procRoot, String(pid), 'environ'), 'latin1').catch(() => '');
-        identity = appIdentity(parseEnviron(environ));
-      }
-      const info: ContainerInfo = {
-        id: c.id,
-        cgroupPath: c.cgroupPath,
-        tags: identityTags(identity, defaultContainerName(c.id)),
-      };
-      if (pid !== undefined) info.pid = pid;
-      return info;
-    }),
-  );
+): ContainerInfo {
+  const pid = findPid(layout, c.cgroupPath);
+  let identity = {};
+  if (pid !== undefined && options.readEnviron !== false) {
+    let environ = '';
+    try {
+      environ = readSmallFile(join(options.procRoot ?? '/proc', String(pid), 'environ'), 'latin1');
+    } catch {}
+    identity = appIdentity(parseEnviron(environ));
+  }
+  const info: ContainerInfo = {
+    id: c.id,
+    cgroupPath: c.cgroupPath,
+    tags: identityTags(identity, defaultContainerName(c.id)),
+  };
+  if (pid !== undefined) info.pid = pid;
+  return info;
+}
+
+/** The containers running now, cgroup-only (see `describeContainer`). */
+export function discoverContainers(layout: CgroupLayout, options: DiscoveryOptions = {}): ContainerInfo[] {
+  return findContainerCgroups(layout, options).map((c) => describeContainer(layout, c, options));
 }

@@ -1,13 +1,14 @@
 /**
  * The host metrics source of the agent: CPU, load, memory, network and disk of the machine it
- * runs on, read through systeminformation (or anything shaped like it).
+ * runs on, read from `/proc` on Linux (`createProcHostStats`), else through systeminformation (or
+ * anything shaped like it).
  */
 import { loadavg as osLoadavg } from 'node:os';
-import * as systeminformation from 'systeminformation';
 import { HubError } from '../../core/errors.ts';
 import { type Logger, silentLogger } from '../../core/logger.ts';
 import { type MetricPoint, type Tags, validateTags } from '../../core/model.ts';
 import { type CounterReading, counterRates } from './counter-rates.ts';
+import { createProcHostStats } from './proc-stats.ts';
 
 /** The systeminformation functions this source calls, declared structurally so tests can fake them. */
 export type HostStatsApi = {
@@ -21,7 +22,7 @@ export type HostStatsApi = {
 export type HostSourceOptions = {
   /** Tags on every point; at least `host`. */
   tags: Tags;
-  /** Defaults to the real systeminformation. */
+  /** Defaults to `/proc` on Linux, else the real systeminformation. */
   si?: HostStatsApi;
   /** Defaults to `os.loadavg`. */
   loadavg?: () => number[];
@@ -44,7 +45,7 @@ export type HostSource = {
   sample(ts: number): Promise<MetricPoint[]>;
 };
 
-const VIRTUAL_IFACE = /^(lo|veth|docker|cali|flannel|cni|vxlan|tunl|virbr|kube-ipvs)/;
+const VIRTUAL_IFACE = /^(lo|veth|docker|cali|flannel|cni|vxlan|tunl|virbr|kube-ipvs|ifb)/;
 
 /** Interfaces whose traffic is the host's own: not loopback, not container or overlay plumbing. */
 export function isHostInterface(name: string): boolean {
@@ -66,8 +67,24 @@ export function toTagValue(name: string): string {
   return clean === '' ? '_' : clean;
 }
 
-/** The shape systeminformation has, checked by the compiler against its declarations. */
-const realSi: HostStatsApi = systeminformation;
+/**
+ * `/proc` where it can be read; else systeminformation, loaded on first use (it is 10 MB the agent
+ * does not need on Linux). Its shape is checked by the compiler against `HostStatsApi`.
+ */
+function defaultHostStats(): HostStatsApi {
+  try {
+    return createProcHostStats();
+  } catch {
+    let loaded: Promise<HostStatsApi> | undefined;
+    const si = () => (loaded ??= import('systeminformation').then((m): HostStatsApi => m));
+    return {
+      currentLoad: async () => (await si()).currentLoad(),
+      mem: async () => (await si()).mem(),
+      networkStats: async (ifaces) => (await si()).networkStats(ifaces),
+      fsSize: async () => (await si()).fsSize!(),
+    };
+  }
+}
 
 /** @throws HubError `INVALID_CONFIG` when `tags` has no `host` or a bad tag. */
 export function createHostSource(options: HostSourceOptions): HostSource {
@@ -75,7 +92,7 @@ export function createHostSource(options: HostSourceOptions): HostSource {
     ? validateTags(options.tags, 'tags')
     : { field: 'tags.host', message: 'The host source needs a "host" tag' };
   if (bad) throw new HubError('INVALID_CONFIG', bad.message, { where: bad.field });
-  const si = options.si ?? realSi;
+  const si = options.si ?? defaultHostStats();
   const loadavg = options.loadavg ?? osLoadavg;
   const ifaceFilter = options.iface ?? isHostInterface;
   const fsFilter = options.filesystem ?? isDataFilesystem;

@@ -65,6 +65,25 @@ describe('TimeSketch', () => {
     expect(summary.max).toBe(sorted[sorted.length - 1]);
   });
 
+  it.each([
+    [1, 9],
+    [20_000, 8],
+  ])('summarises %i millisecond times (no DDSketch built) to exactly its quantiles', (n, seed) => {
+    const values = times(n, seed).map((v) => Math.min(65, Math.round(v * 1000) / 1000));
+    const fast = new TimeSketch();
+    const reference = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+    for (const v of values) {
+      fast.accept(v);
+      reference.accept(v);
+    }
+    expect(fast.summary()).toEqual({
+      p50: reference.getValueAtQuantile(0.5),
+      p90: reference.getValueAtQuantile(0.9),
+      p99: reference.getValueAtQuantile(0.99),
+      max: Math.max(...values),
+    });
+  });
+
   it('merges: two halves give the sketch of the whole', () => {
     const values = times(20_000, 7);
     const whole = new TimeSketch();
