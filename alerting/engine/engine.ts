@@ -2,15 +2,20 @@
  * The rule engine: evaluates every rule at its interval on the injected clock, steps each series'
  * state machine, records transitions, persists state and hands the alerts to the `AlertSink`.
  *
- * One timer ticks at the greatest common divisor of the rule intervals; a tick evaluates the
- * rules whose interval slot (epoch-aligned) has not been evaluated yet, all through one cached
- * source, so rules sharing a query share its answer. A tick that finds the previous cycle still
- * running is skipped; its rules run at the next free tick. Everything that changes the engine's
- * state (cycles, rule changes) runs one at a time.
+ * Each rule is evaluated once per interval at a stable offset inside it (see `schedule.ts`): with
+ * many rules the work is spread over the interval in slices, as Prometheus offsets its groups,
+ * so a point waits at most one interval plus one slice's work before its rule sees it, instead
+ * of an interval plus the whole cycle. With few rules every offset is 0 (epoch-aligned slots).
+ * One timer ticks at the greatest common divisor of the intervals and slice lengths; a tick
+ * evaluates the rules whose slot has not been evaluated yet, all through one cached source, so
+ * rules sharing a query share its answer. A tick that finds the previous slice still running is
+ * skipped; its rules run at the next free tick. Everything that changes the engine's state
+ * (slices, rule changes) runs one at a time.
  *
- * After each cycle, in this order: history appended (fsync), state written (atomic), then
- * `sink.update` with every firing alert and every alert resolved in the cycle. An alert is
- * therefore on disk before anyone is paged for it, and a restart finds it with its `startsAt`.
+ * After each slice, in this order: history appended (fsync), state written (atomic), then
+ * `sink.update` with the firing alerts of the rules just evaluated (of every rule at least once
+ * per base interval) and every alert resolved. An alert is therefore on disk before anyone is
+ * paged for it, and a restart finds it with its `startsAt`.
  */
 import { type Clock, systemClock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -31,6 +36,7 @@ import {
   describeRule,
   type RuleStatus,
 } from './runtime.ts';
+import { gcd, planOffsets, slotOf } from './schedule.ts';
 import { createStateStore, type StateSnapshot, type StateStore } from './state-store.ts';
 
 /** Where rules read metrics: the hub's `MetricStore` is one. A scope limits the series seen to projects. */
@@ -51,8 +57,10 @@ export type RuleEngineOptions = {
   watchIntervalMs?: number;
   /** How often the last-seen times of quiet series are written, ms (default 60 s). */
   persistIntervalMs?: number;
-  /** Rules evaluated at once in a cycle (default 32). */
+  /** Rules evaluated at once in a slice (default 32). */
   concurrency?: number;
+  /** About how many rules of one interval are evaluated together; more are spread over the interval (default 500). */
+  sliceRules?: number;
   /** Base URL of the hub for the alerts' `generatorURL` (a function: known once the hub listens). */
   externalUrl?: string | (() => string);
   /** false: no timers; cycles run only through `runOnce()` (benchmarks, embedding). Default true. */
@@ -91,10 +99,6 @@ export type RuleEngine = {
   lastCycle(): CycleStats | undefined;
 };
 
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
-}
-
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
@@ -118,15 +122,22 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
     onError: (e) => logger.warn('rule error', { error: formatRuleError(e) }),
   });
 
-  const runtimes = new Map<string, RuleRuntime & { slot?: number }>();
+  /** `offset`: where in its interval the rule is evaluated; `slot`: the last slot evaluated. */
+  const runtimes = new Map<string, RuleRuntime & { offset?: number; slot?: number }>();
   const dormant = new Map<string, Dormant>();
   let pendingResolved: Alert[] = [];
   let pendingTransitions: HistoryEntry[] = [];
   let activeDirty = false;
+  /** Rules evaluated since the active state was last written (only their series changed). */
+  const unsaved = new Set<string>();
   let lastSeenSave = Number.NEGATIVE_INFINITY;
+  let seenSaving: Promise<void> | undefined;
   let chain: Promise<unknown> = Promise.resolve();
   let cycleQueued = false;
   let tickMs = 0;
+  /** Every firing alert goes to the sink at least this often (the shortest interval). */
+  let fullEvery = 10_000;
+  let lastFull = Number.NEGATIVE_INFINITY;
   let stopTick = () => {};
   let stopWatch = () => {};
   let watching: Promise<void> | undefined;
@@ -151,13 +162,22 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
     pendingResolved.push(...result.resolved);
     pendingTransitions.push(...result.transitions);
     if (result.changed) activeDirty = true;
+    // A rule kept across the change may have new annotations: its saved text is out of date.
+    for (const name of runtimes.keys()) unsaved.add(name);
     reschedule();
   }
 
+  /** Places every rule in its interval; returns the timer's period. */
+  function plan(): number {
+    const rules = [...runtimes.values()].map((rt) => rt.rule);
+    const { offsets, tickMs: tick } = planOffsets(rules, options.sliceRules);
+    for (const rt of runtimes.values()) rt.offset = offsets.get(rt.rule.name) ?? 0;
+    fullEvery = rules.reduce((g, r) => gcd(g, r.intervalMs), 0) || 10_000;
+    return tick;
+  }
+
   function reschedule(): void {
-    let g = 0;
-    for (const rt of runtimes.values()) g = gcd(g, rt.rule.intervalMs);
-    const next = Math.max(1000, g || 10_000);
+    const next = plan();
     if (next === tickMs || stopped || tickMs === 0) return;
     startTicking(next);
   }
@@ -214,9 +234,10 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
 
   async function cycle(at: number, all: boolean): Promise<CycleStats> {
     const started = performance.now();
-    const due = [...runtimes.values()].filter(
-      (rt) => all || rt.slot === undefined || Math.floor(at / rt.rule.intervalMs) !== rt.slot,
-    );
+    const slot = (rt: { rule: Rule; offset?: number }) => slotOf(at, rt.rule.intervalMs, rt.offset ?? 0);
+    const due = [...runtimes.values()].filter((rt) => all || rt.slot === undefined || slot(rt) !== rt.slot);
+    if (due.length === 0 && pendingTransitions.length === 0 && pendingResolved.length === 0)
+      return idleCycle(at);
     const sources = new Map<string, ExprSource>();
     const sourceFor = (rule: Rule): ExprSource => {
       const scope = rule.origin.kind === 'api' ? rule.origin.scope : undefined;
@@ -236,13 +257,16 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
     await mapLimit(due, options.concurrency ?? 32, async (rt) => {
       const hadError = rt.last?.error;
       const r = await evaluateRule(rt, at, sourceFor(rt.rule), { now: at, externalUrl: externalUrl() });
-      rt.slot = Math.floor(at / rt.rule.intervalMs);
+      rt.slot = slot(rt);
       if (rt.last?.error && rt.last.error !== hadError)
         logger.warn('rule evaluation failed', { rule: rt.rule.name, error: rt.last.error });
+      unsaved.add(rt.rule.name);
       transitions.push(...r.transitions);
       resolved.push(...r.resolved);
     });
-    const firing = await publish(at, transitions, resolved);
+    const full = all || at - lastFull >= fullEvery;
+    if (full) lastFull = at;
+    const firing = await publish(at, transitions, resolved, full ? undefined : due);
     last = {
       at,
       rules: due.length,
@@ -254,15 +278,29 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
     return last;
   }
 
-  /** Records, persists, then tells the sink: nobody is paged for an alert not yet on disk. */
-  async function publish(at: number, transitions: HistoryEntry[], resolved: Alert[]): Promise<Alert[]> {
+  /** A tick with no rule due: nothing evaluated, nothing to tell. */
+  function idleCycle(at: number): CycleStats {
+    return { at, rules: 0, durationMs: 0, transitions: 0, firing: 0, resolved: 0 };
+  }
+
+  /**
+   * Records, persists, then tells the sink: nobody is paged for an alert not yet on disk. The
+   * sink gets the firing alerts of `evaluated` (of every rule when undefined) and `resolved`.
+   */
+  async function publish(
+    at: number,
+    transitions: HistoryEntry[],
+    resolved: Alert[],
+    evaluated?: RuleRuntime[],
+  ): Promise<Alert[]> {
     await persist(at, transitions.length > 0 || resolved.length > 0, transitions);
-    const firing = firingAlerts();
+    const firing = evaluated ? evaluated.flatMap((rt) => [...rt.alerts.values()]) : firingAlerts();
     try {
       await options.sink.update([...firing, ...resolved], at);
     } catch (e) {
       logger.error('alert sink failed', { err: e });
     }
+    saveSeen(at);
     return firing;
   }
 
@@ -281,15 +319,27 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
     await history.append(transitions);
     if (!store) return;
     if (changed || activeDirty) {
-      await store.saveActive(snapshot(), at);
+      const save = store.saveActive(snapshot(), at, activeDirty ? undefined : unsaved);
+      unsaved.clear();
       activeDirty = false;
+      await save;
     }
-    // The list of known series is large and only matters for silence during a restart: it is
-    // written every persistIntervalMs, not at every change.
-    if (at - lastSeenSave >= persistEvery) {
-      await store.saveSeen(snapshot(), at);
-      lastSeenSave = at;
-    }
+  }
+
+  /**
+   * The list of known series is large and only matters for silence during a restart: it is
+   * written every persistIntervalMs, not at every change, and in the background (the snapshot
+   * is taken now), so the next slices' alerts do not wait for its fsync.
+   */
+  function saveSeen(at: number): void {
+    if (!store || seenSaving || at - lastSeenSave < persistEvery) return;
+    lastSeenSave = at;
+    seenSaving = store
+      .saveSeen(snapshot(), at)
+      .catch((e) => logger.error('rule engine could not write the last-seen times', { err: e }))
+      .finally(() => {
+        seenSaving = undefined;
+      });
   }
 
   async function reloadNow(): Promise<RuleError[]> {
@@ -325,9 +375,7 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
         await queueCycle(at, true);
         return;
       }
-      let g = 0;
-      for (const rt of runtimes.values()) g = gcd(g, rt.rule.intervalMs);
-      startTicking(Math.max(1000, g || 10_000));
+      startTicking(plan());
       const watch = options.watchIntervalMs ?? 5_000;
       if (options.rulesDir && watch > 0)
         stopWatch = clock.setInterval(() => {
@@ -348,6 +396,7 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
       stopWatch();
       await watching;
       await chain;
+      await seenSaving;
       if (store) await store.saveSeen(snapshot(), clock.now());
     },
     reload: reloadNow,
@@ -357,6 +406,7 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
         const w = watching;
         await w;
         await c;
+        await seenSaving;
         if (c === chain && w === watching) return;
       }
     },

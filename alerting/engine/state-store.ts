@@ -47,7 +47,11 @@ export type StateSnapshot = {
 export type StateStore = {
   /** Reads the state; a file that cannot be parsed is renamed `*.corrupt-<ms>` and reported. */
   load(onCorrupt?: (path: string, error: Error) => void): Promise<LoadedState>;
-  saveActive(rules: StateSnapshot[], now: number): Promise<void>;
+  /**
+   * Writes every rule's active series. `changed`: the only rules whose state changed since the
+   * last save (the others' text is reused); undefined: any may have.
+   */
+  saveActive(rules: StateSnapshot[], now: number, changed?: ReadonlySet<string>): Promise<void>;
   saveSeen(rules: StateSnapshot[], now: number): Promise<void>;
 };
 
@@ -67,9 +71,20 @@ function seenRecord(key: string, tags: Tags, lastSeenAt: number): SeriesRecord {
   };
 }
 
+/** One rule's `"name":{...}` member of `active.json`, or '' when it has nothing active. */
+function activeMember(r: StateSnapshot): string {
+  const series = [...r.records].filter((s) => s.state !== 'inactive');
+  const alerts = [...r.alerts];
+  if (series.length === 0 && alerts.length === 0) return '';
+  const rule: PersistedRule = { identity: r.identity, origin: r.origin, series, alerts };
+  return `${JSON.stringify(r.name)}:${JSON.stringify(rule)}`;
+}
+
 export function createStateStore(dir: string): StateStore {
   const activePath = join(dir, 'active.json');
   const seenPath = join(dir, 'seen.json');
+  // With rules evaluated in slices, most rules are unchanged at each save: their text is kept.
+  let members = new Map<string, string>();
   return {
     async load(onCorrupt) {
       const out: LoadedState = new Map();
@@ -107,15 +122,16 @@ export function createStateStore(dir: string): StateStore {
       }
       return out;
     },
-    async saveActive(rules, now) {
-      const file: ActiveFile = { version: STATE_VERSION, savedAt: now, rules: {} };
+    async saveActive(rules, now, changed) {
+      const next = new Map<string, string>();
       for (const r of rules) {
-        const series = [...r.records].filter((s) => s.state !== 'inactive');
-        const alerts = [...r.alerts];
-        if (series.length === 0 && alerts.length === 0) continue;
-        file.rules[r.name] = { identity: r.identity, origin: r.origin, series, alerts };
+        const kept = changed && !changed.has(r.name) ? members.get(r.name) : undefined;
+        next.set(r.name, kept ?? activeMember(r));
       }
-      await writeFileAtomic(activePath, JSON.stringify(file));
+      members = next;
+      const body = [...next.values()].filter((m) => m !== '').join(',');
+      // The text of an ActiveFile, built from the members.
+      await writeFileAtomic(activePath, `{"version":${STATE_VERSION},"savedAt":${now},"rules":{${body}}}`);
     },
     async saveSeen(rules, now) {
       const file: SeenFile = { version: STATE_VERSION, savedAt: now, rules: {} };

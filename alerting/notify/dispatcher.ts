@@ -70,29 +70,59 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const groups = new Map<string, Group>();
   const forwardState = new Map<string, Map<string, ForwardState>>();
   const forwarding = new Set<string>();
+  /** How many groups hold each fingerprint: a resolved alert no group holds is dropped. */
+  const heldBy = new Map<string, number>();
+  /** No firing alert goes stale before this (the earliest last report plus resolve_timeout). */
+  let nextStale = Number.POSITIVE_INFINITY;
   let closed = false;
+  // Most setups forward to no Alertmanager: then there is no reason to walk every alert per update.
+  const hasForwarders = [...config.receivers.keys()].some((name) => deps.forwarders(name).length > 0);
 
   function replaceEverywhere(alert: Alert): void {
     for (const g of groups.values())
       if (g.alerts.has(alert.fingerprint)) g.alerts.set(alert.fingerprint, alert);
   }
 
-  /** Alerts not reported for `resolve_timeout` resolve at their last report plus that timeout. */
+  /**
+   * Alerts not reported for `resolve_timeout` resolve at their last report plus that timeout.
+   * Called at every update and flush: it walks the alerts only when one can be stale.
+   */
   function expireStale(now: number): void {
+    if (now < nextStale) return;
+    nextStale = Number.POSITIVE_INFINITY;
     for (const t of tracked.values()) {
-      if (t.alert.status !== 'firing' || t.lastSeen + config.resolveTimeout > now) continue;
+      if (t.alert.status !== 'firing') continue;
       const endsAt = t.lastSeen + config.resolveTimeout;
+      if (endsAt > now) {
+        nextStale = Math.min(nextStale, endsAt);
+        continue;
+      }
       t.alert = { ...t.alert, status: 'resolved', endsAt, updatedAt: endsAt };
       replaceEverywhere(t.alert);
     }
   }
 
-  function collectGarbage(): void {
-    const held = new Set<string>();
-    for (const g of groups.values()) for (const fp of g.alerts.keys()) held.add(fp);
-    for (const [fp, t] of tracked) if (t.alert.status === 'resolved' && !held.has(fp)) tracked.delete(fp);
-    for (const states of forwardState.values())
-      for (const fp of states.keys()) if (!tracked.has(fp)) states.delete(fp);
+  function hold(group: Group, alert: Alert): void {
+    if (!group.alerts.has(alert.fingerprint))
+      heldBy.set(alert.fingerprint, (heldBy.get(alert.fingerprint) ?? 0) + 1);
+    group.alerts.set(alert.fingerprint, alert);
+  }
+
+  function release(group: Group, fp: string): void {
+    if (!group.alerts.delete(fp)) return;
+    const n = (heldBy.get(fp) ?? 1) - 1;
+    if (n > 0) heldBy.set(fp, n);
+    else heldBy.delete(fp);
+  }
+
+  /** Drops the resolved alerts (of `fps`, or all) that no group holds any more. */
+  function collectGarbage(fps: Iterable<string> = tracked.keys()): void {
+    for (const fp of [...fps]) {
+      const t = tracked.get(fp);
+      if (t?.alert.status !== 'resolved' || heldBy.has(fp)) continue;
+      tracked.delete(fp);
+      for (const states of forwardState.values()) states.delete(fp);
+    }
   }
 
   function scheduleFlush(group: Group, delay: number): void {
@@ -101,8 +131,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     group.cancel = clock.setTimeout(() => activity.spawn('flush', () => flush(group)), delay);
   }
 
+  /** The firing alerts that may inhibit others; none to list when no inhibit rule is set. */
+  function inhibitSources(): Alert[] {
+    if (config.inhibitRules.length === 0) return [];
+    return [...tracked.values()].map((t) => t.alert).filter((a) => a.status === 'firing');
+  }
+
   function muteState(alert: Alert, now: number, sources?: Alert[]): MuteState {
-    const firing = sources ?? [...tracked.values()].map((t) => t.alert).filter((a) => a.status === 'firing');
+    const firing = sources ?? inhibitSources();
     return {
       silencedBy: deps.silences.mutedBy(alert.labels, now),
       inhibitedBy: inhibitedBy(config.inhibitRules, alert, firing),
@@ -160,20 +196,24 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       group.hasFlushed = true;
       scheduleFlush(group, group.route.groupInterval);
       const snapshot = new Map(group.alerts);
-      const sources = [...tracked.values()].map((t) => t.alert).filter((a) => a.status === 'firing');
+      const sources = inhibitSources();
       const visible = [...snapshot.values()].filter((a) => {
         const m = muteState(a, now, sources);
         return m.silencedBy.length === 0 && m.inhibitedBy.length === 0;
       });
       const ok = visible.length === 0 || (await notifyGroup(group, visible, now));
+      const released: string[] = [];
       if (ok)
         for (const [fp, a] of snapshot)
-          if (a.status === 'resolved' && group.alerts.get(fp) === a) group.alerts.delete(fp);
+          if (a.status === 'resolved' && group.alerts.get(fp) === a) {
+            release(group, fp);
+            released.push(fp);
+          }
       if (group.alerts.size === 0) {
         group.cancel?.();
         groups.delete(group.key);
       }
-      collectGarbage();
+      collectGarbage(released);
     } finally {
       group.flushing = false;
       if (group.flushAgain && groups.get(group.key) === group) {
@@ -203,7 +243,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         groups.set(key, group);
         scheduleFlush(group, route.groupWait);
       }
-      group.alerts.set(alert.fingerprint, alert);
+      hold(group, alert);
       // An alert older than group_wait (after a restart, say) need not wait again.
       if (!group.hasFlushed && alert.startsAt + route.groupWait <= now && group.nextFlushAt > now)
         scheduleFlush(group, 0);
@@ -211,6 +251,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   function forward(now: number): void {
+    if (!hasForwarders) return;
     const due = new Map<string, { f: Forwarder; alerts: Alert[] }>();
     for (const { alert } of tracked.values()) {
       for (const route of matchRoutes(config.route, alert.labels)) {
@@ -257,6 +298,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const old = tracked.get(alert.fingerprint);
         if (old && old.alert.updatedAt > alert.updatedAt) continue;
         tracked.set(alert.fingerprint, { alert, lastSeen: now });
+        if (alert.status === 'firing') nextStale = Math.min(nextStale, now + config.resolveTimeout);
         insert(alert, now);
       }
       expireStale(now);

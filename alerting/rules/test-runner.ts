@@ -14,6 +14,7 @@ import { isHubError } from '../../core/errors.ts';
 import { seriesKey, type Tags } from '../../core/model.ts';
 import type { RawSeries } from '../../core/query.ts';
 import { createRuleEngine } from '../engine/engine.ts';
+import { gcd } from '../engine/schedule.ts';
 import { createMemorySource } from '../expr/source.ts';
 import type { Alert } from '../types.ts';
 import { issuesToErrors } from './compile.ts';
@@ -152,10 +153,6 @@ function inputSeries(group: TestGroup, intervalMs: number): RawSeries[] {
   return [...byKey.values()];
 }
 
-function gcd(a: number, b: number): number {
-  return b === 0 ? a : gcd(b, a % b);
-}
-
 async function runGroup(group: TestGroup, rules: Rule[], defaultIntervalMs: number): Promise<string[]> {
   const series = inputSeries(
     group,
@@ -173,6 +170,8 @@ async function runGroup(group: TestGroup, rules: Rule[], defaultIntervalMs: numb
     clock,
     rules,
     watchIntervalMs: 0,
+    // As promtool: every rule at every evaluation time, each update carrying every alert.
+    sliceRules: Number.POSITIVE_INFINITY,
   });
   await engine.start();
   await engine.idle();

@@ -5,10 +5,10 @@
  *
  *   1. Cycle time: every rule evaluated once (`runOnce`), after a fresh point for every series;
  *      the median of several cycles (the first, which creates every series' state, apart).
- *   2. Ingest → alert delay: the engine on the real clock at a 10 s interval while points arrive
- *      (a tenth of the series per second, and a few "trigger" series pushed above the threshold
- *      each second); the time from `store.write` of a trigger point to the `sink.update` that
- *      first carries its alert. The webhook is the notification side's (not measured here).
+ *   2. Ingest → webhook delay (`hub-delay.ts`): a real hub process with the same rules, points
+ *      through HTTP `/api/put`, alerts through its notification pipeline (group_wait 0s, one
+ *      group per alert) to a webhook receiver here; the time from the 2xx of the put carrying a
+ *      trigger point to the webhook POST carrying its alert, firing.
  *   3. Prometheus (`prometheus` and `promtool` on the PATH): the same points through
  *      `promtool tsdb create-blocks-from openmetrics`, the rules in one group at 10 s; the
  *      group's `evaluationTime` per evaluation, median.
@@ -32,17 +32,9 @@ import {
   createEmbeddedMetricStore,
   type EmbeddedMetricStore,
 } from '../../pipeline/store/embedded/embedded-metric-store.ts';
+import { measureHubDelay } from './hub-delay.ts';
 import { type PromResult, prometheusAvailable, runPrometheus } from './prometheus.ts';
-import {
-  hubRules,
-  isTrigger,
-  ruleName,
-  seriesOf,
-  tagsOf,
-  Values,
-  type Workload,
-  workload,
-} from './workload.ts';
+import { hubRules, seriesOf, tagsOf, Values, type Workload, workload } from './workload.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,17 +52,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const quantile = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? Number.NaN;
 
-function points(
-  w: Workload,
-  values: Float64Array,
-  ts: number,
-  from = 0,
-  to = w.series,
-  skip: (i: number) => boolean = () => false,
-): MetricPoint[] {
+function points(w: Workload, values: Float64Array, ts: number, from = 0, to = w.series): MetricPoint[] {
   const out: MetricPoint[] = [];
   for (let i = from; i < to; i++) {
-    if (skip(i)) continue;
     const { m, a, h } = seriesOf(w, i);
     out.push({ metric: `bench.m${m}`, tags: tagsOf(a, h), ts, value: values[i]! });
   }
@@ -139,69 +123,6 @@ async function measureCycles(
   };
 }
 
-async function measureDelay(
-  store: EmbeddedMetricStore,
-  w: Workload,
-  gen: Values,
-  rulesYaml: string,
-  dir: string,
-) {
-  const seconds = Number(args['delay-seconds']);
-  const triggers = Array.from({ length: w.series }, (_, i) => i).filter(isTrigger);
-  const perSecond = Math.max(1, Math.floor(triggers.length / (seconds + 20)));
-  const pending = new Map<string, number>();
-  const delays: number[] = [];
-  const engine = createRuleEngine({
-    source: store,
-    sink: {
-      async update(alerts) {
-        const now = Date.now();
-        for (const a of alerts) {
-          if (a.status !== 'firing') continue;
-          const key = `${a.rule}|${a.labels['app']}|${a.labels['host']}`;
-          const at = pending.get(key);
-          if (at === undefined) continue;
-          delays.push(now - at);
-          pending.delete(key);
-        }
-      },
-    },
-    rules: parseRuleFile(rulesYaml, 'bench.yaml').rules,
-    dataDir: join(dir, 'engine-delay'),
-    clock: systemClock,
-  });
-  await engine.start();
-  await engine.idle();
-  log(
-    `hub: ingest → sink.update for ${seconds} s: a tenth of the series per second, ${perSecond} triggers per second`,
-  );
-  const end = Date.now() + seconds * 1000;
-  let slice = 0;
-  let next = 0;
-  const v = gen.next();
-  while (Date.now() < end) {
-    const tick = Date.now();
-    const size = Math.ceil(w.series / 10);
-    // Trigger series keep their value until pushed: a regular point must not undo a trigger.
-    const batch = points(w, v, tick, slice * size, Math.min(w.series, (slice + 1) * size), isTrigger);
-    slice = (slice + 1) % 10;
-    for (let k = 0; k < perSecond && next < triggers.length; k++, next++) {
-      const i = triggers[next]!;
-      const { m, a, h } = seriesOf(w, i);
-      batch.push({ metric: `bench.m${m}`, tags: tagsOf(a, h), ts: tick, value: 99 });
-      pending.set(`${ruleName(m, a)}|a${a}|h${h}`, Date.now());
-    }
-    await write(store, batch);
-    const wait = tick + 1000 - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
-  const sent = delays.length + pending.size;
-  const deadline = Date.now() + 30_000;
-  while (pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  await engine.stop();
-  return { sent, delays, missing: pending.size };
-}
-
 async function main(): Promise<void> {
   const w = workload(Number(args.series), Number(args.rules));
   const gen = new Values(w, Number(args.seed));
@@ -233,9 +154,12 @@ async function main(): Promise<void> {
     const yaml = hubRules(w);
     started = performance.now();
     const cycles = await measureCycles(store, w, gen, yaml, dir, record);
-    const delay =
-      Number(args['delay-seconds']) > 0 ? await measureDelay(store, w, gen, yaml, dir) : undefined;
     await store.close();
+    const seconds = Number(args['delay-seconds']);
+    const delay =
+      seconds > 0
+        ? await measureHubDelay(w, new Values(w, Number(args.seed)), join(dir, 'hub'), seconds, log)
+        : undefined;
 
     let prom: PromResult | undefined;
     if (!args['skip-prometheus'] && prometheusAvailable())
@@ -253,7 +177,11 @@ async function main(): Promise<void> {
     );
     if (delay)
       out(
-        `hub      ingest → sink.update: median ${median(delay.delays).toFixed(0)} ms, p99 ${quantile(delay.delays, 0.99).toFixed(0)} ms, max ${Math.max(...delay.delays).toFixed(0)} ms (${delay.delays.length} of ${delay.sent} trigger points; ${delay.missing} never seen)`,
+        `hub      ingest → webhook (hub process, /api/put 2xx → webhook POST; group_wait 0s): median ${median(delay.delays).toFixed(0)} ms, p99 ${quantile(delay.delays, 0.99).toFixed(0)} ms, max ${Math.max(...delay.delays).toFixed(0)} ms (${delay.delays.length} of ${delay.sent} trigger points; ${delay.missing} never seen)`,
+      );
+    if (delay)
+      out(
+        `hub      of which evaluation (the alert's startsAt) → webhook: median ${median(delay.afterEvaluation).toFixed(0)} ms, p99 ${quantile(delay.afterEvaluation, 0.99).toFixed(0)} ms`,
       );
     if (prom) {
       const promMs = median(prom.evaluations);
@@ -274,8 +202,11 @@ async function main(): Promise<void> {
           delay: delay && {
             ...delay,
             delays: undefined,
+            afterEvaluation: undefined,
             median: median(delay.delays),
             p99: quantile(delay.delays, 0.99),
+            afterEvaluationMedian: median(delay.afterEvaluation),
+            afterEvaluationP99: quantile(delay.afterEvaluation, 0.99),
           },
           prometheus: prom,
         },
