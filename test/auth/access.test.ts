@@ -3,6 +3,8 @@
  * tokens and two projects' data. The first test walks every registered route, so a route added
  * later without an access check fails here.
  */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditPath, identitiesPath } from '../../bin/hub.ts';
@@ -14,7 +16,16 @@ import { eventually, startTestHub, type TestHub, tempDir } from '../harness.ts';
 const T0 = Math.floor(Date.now() / 1000) - 600;
 const MARKER = 'alpha-secret-7f3';
 /** Routes anyone may call: logging in, the session probe and the health check. */
-const PUBLIC = new Set(['POST /api/login', 'GET /api/session', 'GET /healthz', 'POST /api/logout']);
+/** Public: logging in, the health check, and the pages (static HTML holding no data; see isPublicPath). */
+const PUBLIC = new Set([
+  'POST /api/login',
+  'GET /api/session',
+  'GET /healthz',
+  'POST /api/logout',
+  ...readdirSync(fileURLToPath(new URL('../../ui/public', import.meta.url)))
+    .filter((f) => f.endsWith('.html'))
+    .flatMap((f) => (f === 'index.html' ? ['GET /', `GET /${f}`] : [`GET /${f}`])),
+]);
 /** A meaningful request for routes that take parameters, so "sees nothing" is tested on real answers. */
 const ALPHA_TRACE = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
 const EXAMPLES: Record<string, { query?: string; body?: unknown; path?: string }> = {
