@@ -11,7 +11,7 @@ import type { Bus, MetricStore } from '../core/ports.ts';
 import { createEmbeddedBus } from '../pipeline/bus/embedded/embedded-bus.ts';
 import { createKafkaBus } from '../pipeline/bus/kafka/kafka-bus.ts';
 import { encodePoints } from '../pipeline/codec/points-codec.ts';
-import { METRICS_TOPIC } from '../pipeline/ingest.ts';
+import { METRICS_TOPIC, type RecordEncoding } from '../pipeline/ingest.ts';
 import { createEmbeddedMetricStore } from '../pipeline/store/embedded/embedded-metric-store.ts';
 import { parseTelnetAddress } from '../pipeline/store/opentsdb/codec.ts';
 import { createOpenTsdbMetricStore } from '../pipeline/store/opentsdb/opentsdb-metric-store.ts';
@@ -22,7 +22,14 @@ export type HubMetricStore = MetricStore & { stats?: () => Record<string, number
 /** Consumer groups that store each stream; on Kafka they carry the deployment's group name. */
 export type IngestGroups = { metrics: string; spans?: string; logs?: string };
 
-export type Engines = { bus: Bus; store: HubMetricStore; keyBuckets: number; groups: IngestGroups };
+export type Engines = {
+  bus: Bus;
+  store: HubMetricStore;
+  keyBuckets: number;
+  groups: IngestGroups;
+  /** Kafka keeps the JSON records its README documents for other consumers; the embedded bus, binary. */
+  recordEncoding: RecordEncoding;
+};
 
 export async function openEngines(config: HubConfig, clock: Clock, logger: Logger): Promise<Engines> {
   const bus = await openBus(config, clock, logger);
@@ -34,6 +41,7 @@ export async function openEngines(config: HubConfig, clock: Clock, logger: Logge
       store,
       // Kafka: a series keeps to one partition; hubs of one group share the partitions.
       keyBuckets: kafka ? config.bus.kafka.partitions * 4 : 1,
+      recordEncoding: kafka ? 'json' : 'binary',
       groups: kafka
         ? {
             metrics: config.bus.kafka.group,

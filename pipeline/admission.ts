@@ -5,12 +5,17 @@ import type { CardinalityLimiter } from './limits.ts';
 
 export type Refused = { point: MetricPoint; error: string; reason: 'forbidden' | 'cardinality' };
 
+/**
+ * The admitted points come with their series keys (`keys[i]` of `admitted[i]`), built once here
+ * and carried to the bus and the store.
+ */
 export function admitPoints(
   points: readonly MetricPoint[],
   principal: Principal,
   cardinality: CardinalityLimiter,
-): { admitted: MetricPoint[]; refused: Refused[] } {
+): { admitted: MetricPoint[]; keys: string[]; refused: Refused[] } {
   const admitted: MetricPoint[] = [];
+  const keys: string[] = [];
   const refused: Refused[] = [];
   for (const p of points) {
     const project = p.tags['project'];
@@ -21,13 +26,19 @@ export function admitPoints(
         reason: 'forbidden',
         error: `Not allowed to write project "${project ?? ''}": ${principal.kind} ${principal.name} may write ${allowed}`,
       });
-    } else if (!cardinality.admit(p.metric, p.tags)) {
+      continue;
+    }
+    const key = cardinality.admitSeries(p.metric, p.tags);
+    if (key === undefined) {
       refused.push({
         point: p,
         reason: 'cardinality',
         error: `Series limit reached for project "${project ?? ''}": new series are refused, existing ones keep flowing`,
       });
-    } else admitted.push(p);
+    } else {
+      admitted.push(p);
+      keys.push(key);
+    }
   }
-  return { admitted, refused };
+  return { admitted, keys, refused };
 }

@@ -1,7 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../core/clock.ts';
+import { silentLogger } from '../core/logger.ts';
+import { noopInstruments } from '../core/metrics.ts';
 import type { MetricPoint } from '../core/model.ts';
-import { decodePoints } from './codec/points-codec.ts';
-import { toMessages } from './ingest.ts';
+import { createEmbeddedBus } from './bus/embedded/embedded-bus.ts';
+import { BINARY_RECORD_VERSION, decodePoints, encodePoints } from './codec/points-codec.ts';
+import { createIngest, METRICS_TOPIC, toMessages } from './ingest.ts';
+import { parseQueryBody } from './query/parse.ts';
+import { createEmbeddedMetricStore } from './store/embedded/embedded-metric-store.ts';
 
 const point = (app: string, ts: number): MetricPoint => ({
   metric: 'container.cpu.usage',
@@ -17,12 +26,23 @@ describe('toMessages', () => {
     expect(messages[0]!.key).toBeUndefined();
   });
 
+  it('writes binary records, JSON when asked (Kafka) or when a name cannot stand in a series key', () => {
+    const first = (encoding: 'binary' | 'json', points: MetricPoint[]) =>
+      toMessages(points, 1, encoding)[0]!.value[0];
+    expect(first('binary', [point('a', 1)])).toBe(BINARY_RECORD_VERSION);
+    expect(first('json', [point('a', 1)])).toBe('['.charCodeAt(0));
+    const odd = { ...point('a', 2), tags: { project: 'shop', app: 'x,y=z' } };
+    const [message] = toMessages([point('a', 1), odd], 1, 'binary');
+    expect(message!.value[0]).toBe('['.charCodeAt(0));
+    expect(decodePoints(message!.value)).toEqual([point('a', 1), odd]);
+  });
+
   it('keeps every point of a series under one key, in order, across batches', () => {
     const apps = Array.from({ length: 40 }, (_, i) => `app-${i}`);
     const keyOf = new Map<string, string>();
     for (let batch = 0; batch < 3; batch++) {
       const points = apps.flatMap((a) => [point(a, batch * 10 + 1), point(a, batch * 10 + 2)]);
-      const messages = toMessages(points, 8);
+      const messages = toMessages(points, 8, batch === 1 ? 'json' : 'binary');
       expect(new Set(messages.map((m) => m.key)).size).toBe(messages.length);
       expect(messages.length).toBeGreaterThan(1);
       expect(messages.length).toBeLessThanOrEqual(8);
@@ -39,6 +59,66 @@ describe('toMessages', () => {
         expect(ofFirst).toEqual([...ofFirst].sort((a, b) => a - b));
       }
       expect(total).toBe(points.length);
+    }
+  });
+});
+
+describe('createIngest on the embedded bus and store', () => {
+  it('stores points of v1 JSON records (older hubs) and v2 binary records alike, once each', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ingest-records-'));
+    const bus = await createEmbeddedBus({ dir: join(dir, 'bus'), clock: systemClock, pollMs: 20 });
+    const store = await createEmbeddedMetricStore({
+      dataDir: join(dir, 'store'),
+      clock: systemClock,
+      logger: silentLogger,
+      maintenanceIntervalMs: 0,
+    });
+    try {
+      const now = Math.floor(Date.now() / 10_000) * 10_000;
+      const old = { ...point('a', now - 20_000), value: 1 };
+      await bus.publish(METRICS_TOPIC, [{ value: encodePoints([old]) }]);
+      const ingest = createIngest({ bus, store, logger: silentLogger, instruments: noopInstruments });
+      await ingest.publish(
+        [
+          { ...point('a', now - 10_000), value: 2 },
+          { ...point('b', now), value: 3 },
+        ],
+        'http',
+      );
+      const stored: MetricPoint[] = [];
+      ingest.onStored((points) => stored.push(...points));
+      await ingest.start();
+      await vi.waitFor(() => expect(stored).toHaveLength(3), { timeout: 5_000 });
+      await ingest.stop();
+      const query = parseQueryBody(
+        {
+          start: now - 60_000,
+          end: now + 1,
+          queries: [
+            {
+              metric: 'container.cpu.usage',
+              aggregator: 'sum',
+              filters: [{ type: 'wildcard', tagk: 'app', filter: '*', groupBy: true }],
+            },
+          ],
+        },
+        now,
+      );
+      const results = await store.query(query);
+      expect(results.map((r) => [r.tags['app'], r.dps])).toEqual([
+        [
+          'a',
+          [
+            [now - 20_000, 1],
+            [now - 10_000, 2],
+          ],
+        ],
+        ['b', [[now, 3]]],
+      ]);
+    } finally {
+      await store.close();
+      await bus.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -7,7 +7,13 @@ import type { Logger } from '../core/logger.ts';
 import type { HubInstruments } from '../core/metrics.ts';
 import { type MetricPoint, seriesKey } from '../core/model.ts';
 import type { Bus, BusMessage, BusRecord, MetricStore, Subscription } from '../core/ports.ts';
-import { decodePoints, encodePoints } from './codec/points-codec.ts';
+import {
+  decodePoints,
+  encodeBinaryPoints,
+  encodePoints,
+  SeriesCache,
+  safeSeriesKey,
+} from './codec/points-codec.ts';
 
 export const METRICS_TOPIC = 'metrics';
 
@@ -23,13 +29,23 @@ export type IngestOptions = {
    * (Kafka) keeps every series on one partition and in order. 1 (the default) = one message.
    */
   keyBuckets?: number;
+  /**
+   * How point records are written (`points-codec.ts`): `binary` (v2, the default) or `json` (v1,
+   * the schema the Kafka bus documents for other consumers). Both are read either way.
+   */
+  recordEncoding?: RecordEncoding;
 };
+
+export type RecordEncoding = 'binary' | 'json';
 
 export type PointsListener = (points: MetricPoint[]) => void;
 
 export type Ingest = {
-  /** Resolves once the points are durable on the Bus: the moment to answer 2xx. */
-  publish(points: MetricPoint[], protocol: string): Promise<void>;
+  /**
+   * Resolves once the points are durable on the Bus: the moment to answer 2xx. `keys`, when
+   * given, are the points' series keys (as `admitPoints` builds them from validated names).
+   */
+  publish(points: MetricPoint[], protocol: string, keys?: readonly string[]): Promise<void>;
   /** Starts moving points from the Bus into the store. */
   start(): Promise<void>;
   /** Called with each batch after it is stored (live pages, alerting). */
@@ -42,6 +58,8 @@ export function createIngest(options: IngestOptions): Ingest {
   const topic = options.topic ?? METRICS_TOPIC;
   const group = options.group ?? 'metric-store';
   const listeners = new Set<PointsListener>();
+  const encoding = options.recordEncoding ?? 'binary';
+  const cache = new SeriesCache();
   let subscription: Subscription | undefined;
   /** The last offset stored, per partition, as the store's checkpoints say. */
   const stored = new Map<number, number>();
@@ -68,7 +86,7 @@ export function createIngest(options: IngestOptions): Ingest {
     const points: MetricPoint[] = [];
     for (const r of fresh) {
       try {
-        for (const p of decodePoints(r.value)) points.push(p);
+        for (const p of decodePoints(r.value, cache)) points.push(p);
       } catch (e) {
         instruments.recordsSkipped.inc({ topic });
         logger.error('skipped an undecodable bus record', { topic, offset: r.offset, err: e });
@@ -92,9 +110,9 @@ export function createIngest(options: IngestOptions): Ingest {
   }
 
   return {
-    async publish(points, protocol) {
+    async publish(points, protocol, keys) {
       if (points.length === 0) return;
-      await bus.publish(topic, toMessages(points, options.keyBuckets ?? 1));
+      await bus.publish(topic, toMessages(points, options.keyBuckets ?? 1, encoding, keys));
       instruments.pointsAccepted.inc({ protocol }, points.length);
     },
     async start() {
@@ -111,17 +129,49 @@ export function createIngest(options: IngestOptions): Ingest {
   };
 }
 
-/** One message per key bucket: a series always lands in the same bucket, hence the same partition. */
-export function toMessages(points: MetricPoint[], keyBuckets: number): BusMessage[] {
-  if (keyBuckets <= 1) return [{ value: encodePoints(points) }];
-  const buckets = new Map<number, MetricPoint[]>();
-  for (const p of points) {
-    const b = fnv1a(seriesKey(p.metric, p.tags)) % keyBuckets;
-    const list = buckets.get(b);
-    if (list) list.push(p);
-    else buckets.set(b, [p]);
+/**
+ * One message per key bucket: a series always lands in the same bucket, hence the same partition.
+ * `keys` (the points' series keys, from validated names) spare building them again.
+ */
+export function toMessages(
+  points: readonly MetricPoint[],
+  keyBuckets: number,
+  encoding: RecordEncoding = 'binary',
+  keys?: readonly string[],
+): BusMessage[] {
+  // Binary needs every key; a JSON record is written when a name cannot stand in one.
+  const binary = encoding === 'binary' ? (keys ?? safeKeysOf(points)) : undefined;
+  const encode = (list: readonly MetricPoint[], listKeys: readonly string[] | undefined) =>
+    listKeys ? encodeBinaryPoints(list, listKeys) : encodePoints(list);
+  if (keyBuckets <= 1) return [{ value: encode(points, binary) }];
+  const buckets = new Map<number, { points: MetricPoint[]; keys: string[] }>();
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]!;
+    const key = keys?.[i] ?? binary?.[i] ?? seriesKey(p.metric, p.tags);
+    const b = fnv1a(key) % keyBuckets;
+    let bucket = buckets.get(b);
+    if (!bucket) {
+      bucket = { points: [], keys: [] };
+      buckets.set(b, bucket);
+    }
+    bucket.points.push(p);
+    bucket.keys.push(key);
   }
-  return [...buckets].map(([b, list]) => ({ key: `series-${b}`, value: encodePoints(list) }));
+  return [...buckets].map(([b, bucket]) => ({
+    key: `series-${b}`,
+    value: encode(bucket.points, binary && bucket.keys),
+  }));
+}
+
+/** The points' series keys, or undefined if a name of one of them cannot stand in a v2 record. */
+function safeKeysOf(points: readonly MetricPoint[]): string[] | undefined {
+  const keys = new Array<string>(points.length);
+  for (let i = 0; i < points.length; i++) {
+    const key = safeSeriesKey(points[i]!);
+    if (key === undefined) return undefined;
+    keys[i] = key;
+  }
+  return keys;
 }
 
 function fnv1a(text: string): number {

@@ -27,6 +27,8 @@ describe('cardinality limiter', () => {
     expect(cl.admit('m', { project: 'a', c: '1' })).toBe(true);
     expect(cl.admit('m', { c: '1', project: 'a' })).toBe(true);
     expect(cl.admit('m', { project: 'b', c: '9' })).toBe(true);
+    expect(cl.admitSeries('m', { project: 'b', c: '9' })).toBe('m{c=9,project=b}');
+    expect(cl.admitSeries('m', { c: '4', project: 'a' })).toBeUndefined();
     expect(cl.seriesOf('a')).toBe(2);
     expect(cl.seriesOf('b')).toBe(1);
   });

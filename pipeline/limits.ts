@@ -1,6 +1,7 @@
 /** Ingest limits: points per second per caller, and series per project. Pure, clock injected. */
 import type { Clock } from '../core/clock.ts';
-import { seriesKey, type Tags } from '../core/model.ts';
+import type { Tags } from '../core/model.ts';
+import { SeriesSet } from './series-set.ts';
 
 export type RateLimiter = {
   /** Takes `n` from the caller's bucket; false (and nothing taken) if it has not that many. */
@@ -38,6 +39,8 @@ export function createRateLimiter(options: { perSecond: number; burst: number; c
 export type CardinalityLimiter = {
   /** Whether a point of this series may go in: a known series always, a new one while its project has room. */
   admit(metric: string, tags: Tags): boolean;
+  /** `admit` that also gives the series' key (`seriesKey`) when it may go in, else undefined. */
+  admitSeries(metric: string, tags: Tags): string | undefined;
   seriesOf(project: string): number;
 };
 
@@ -46,22 +49,23 @@ export function createCardinalityLimiter(options: {
   maxSeriesPerProject: number;
   known: Iterable<{ metric: string; tags: Tags }>;
 }): CardinalityLimiter {
-  const seen = new Set<string>();
+  const seen = new SeriesSet();
   const perProject = new Map<string, number>();
-  const add = (key: string, project: string) => {
-    seen.add(key);
+  const add = (metric: string, tags: Tags) => {
+    const project = tags['project'] ?? '';
     perProject.set(project, (perProject.get(project) ?? 0) + 1);
+    return seen.add(metric, tags).key;
   };
-  for (const s of options.known) add(seriesKey(s.metric, s.tags), s.tags['project'] ?? '');
+  for (const s of options.known) if (!seen.get(s.metric, s.tags)) add(s.metric, s.tags);
+  const admitSeries = (metric: string, tags: Tags) => {
+    const known = seen.get(metric, tags);
+    if (known) return known.key;
+    if ((perProject.get(tags['project'] ?? '') ?? 0) >= options.maxSeriesPerProject) return undefined;
+    return add(metric, tags);
+  };
   return {
-    admit(metric, tags) {
-      const key = seriesKey(metric, tags);
-      if (seen.has(key)) return true;
-      const project = tags['project'] ?? '';
-      if ((perProject.get(project) ?? 0) >= options.maxSeriesPerProject) return false;
-      add(key, project);
-      return true;
-    },
+    admit: (metric, tags) => admitSeries(metric, tags) !== undefined,
+    admitSeries,
     seriesOf: (project) => perProject.get(project) ?? 0,
   };
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import type { HubInstruments } from '../core/metrics.ts';
 import type { MetricPoint } from '../core/model.ts';
 import { admitPoints } from './admission.ts';
-import { parseTelnetLine } from './codec/opentsdb-put.ts';
+import { createTelnetParser } from './codec/opentsdb-put.ts';
 import type { Ingest } from './ingest.ts';
 import type { CardinalityLimiter } from './limits.ts';
 
@@ -45,6 +45,7 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
   const batchSize = options.batchSize ?? 5_000;
   const maxLine = options.maxLineBytes ?? 65_536;
   const sockets = new Set<Socket>();
+  const parseLine = createTelnetParser(options.maxTags);
 
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -61,7 +62,7 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
     const flush = () => {
       if (batch.length === 0) return;
       if (!principal) return;
-      const { admitted: points, refused } = admitPoints(batch, principal, options.cardinality);
+      const { admitted: points, keys, refused } = admitPoints(batch, principal, options.cardinality);
       batch = [];
       for (const r of refused) {
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: r.reason });
@@ -70,7 +71,7 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
       waiting++;
       if (waiting >= maxWaiting) socket.pause();
       chain = chain
-        .then(() => ingest.publish(points, 'telnet'))
+        .then(() => ingest.publish(points, 'telnet', keys))
         .catch((e) => {
           logger.error('telnet batch could not be published', { err: e, points: points.length });
           socket.write(`put: unable to store ${points.length} data points: ${(e as Error).message}\n`);
@@ -81,7 +82,7 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
         });
     };
     const handle = (line: string) => {
-      const r = parseTelnetLine(line, options.maxTags);
+      const r = parseLine(line);
       if (r.kind === 'put' && !principal) {
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: 'forbidden' });
         socket.write("put: not authenticated: send 'auth <token>' (a token with the ingest scope) first\n");

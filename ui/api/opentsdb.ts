@@ -118,14 +118,14 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
         'Slow down, or raise limits.ingestPointsPerSecond',
       );
     }
-    const { admitted: points, refused } = admitPoints(decoded.points, principal, options.cardinality);
+    const { admitted: points, keys, refused } = admitPoints(decoded.points, principal, options.cardinality);
     const errors = [
       ...decoded.errors,
       ...refused.map((r) => ({ datapoint: toDatapoint(r.point), error: r.error })),
     ];
     for (const reason of [...decoded.reasons, ...refused.map((r) => r.reason)])
       instruments.pointsRejected.inc({ protocol: 'http', reason });
-    await ingest.publish(points, 'http');
+    await ingest.publish(points, 'http', keys);
     const details = 'details' in req.query;
     const summary = 'summary' in req.query;
     const failed = errors.length;

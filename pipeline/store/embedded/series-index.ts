@@ -7,6 +7,7 @@ export class SeriesIndex {
   private readonly byKey = new Map<string, SeriesEntry>();
   private readonly byMetric = new Map<string, SeriesEntry[]>();
   private readonly byId: SeriesEntry[] = [];
+  private readonly byTags = new WeakMap<Tags, SeriesEntry>();
 
   get size(): number {
     return this.byId.length;
@@ -18,14 +19,23 @@ export class SeriesIndex {
     this.insert(entry);
   }
 
-  /** The entry of a series, and whether it is new. */
+  /**
+   * The entry of a series, and whether it is new. A frozen tags object (as the bus decoder shares
+   * among the points of a series) is remembered, so its next points skip building the key.
+   */
   resolve(metric: string, tags: Tags): { entry: SeriesEntry; created: boolean } {
+    const known = this.byTags.get(tags);
+    if (known !== undefined && known.metric === metric) return { entry: known, created: false };
+    const frozen = Object.isFrozen(tags);
     const key = seriesKey(metric, tags);
-    const found = this.byKey.get(key);
-    if (found) return { entry: found, created: false };
-    const entry: SeriesEntry = { id: this.byId.length, metric, tags: { ...tags }, key };
-    this.insert(entry);
-    return { entry, created: true };
+    let entry = this.byKey.get(key);
+    const created = entry === undefined;
+    if (entry === undefined) {
+      entry = { id: this.byId.length, metric, tags: frozen ? tags : { ...tags }, key };
+      this.insert(entry);
+    }
+    if (frozen) this.byTags.set(tags, entry);
+    return { entry, created };
   }
 
   get(id: number): SeriesEntry | undefined {
