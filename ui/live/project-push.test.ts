@@ -113,6 +113,18 @@ describe('createProjectPush', () => {
     push.close();
   });
 
+  it('keeps nothing for a project nobody watches: a page opened later gets only newer points', async () => {
+    const push = start();
+    h.feed([shop('container.cpu.usage', 0.1)]); // nobody watches yet: not kept
+    const late = await h.client({ projects: ['shop'] });
+    await watch(late, { project: 'shop' });
+    const got = nextPoints(late);
+    h.feed([shop('container.cpu.usage', 0.2)]);
+    h.clock.advance(2000);
+    expect(await got).toEqual([shop('container.cpu.usage', 0.2)]);
+    push.close();
+  });
+
   it('refuses a project the caller may not see, and a malformed watch', async () => {
     const push = start();
     const socket = await h.client({ projects: ['blog'] });

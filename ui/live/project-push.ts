@@ -130,9 +130,18 @@ export function createProjectPush(options: ProjectPushOptions): ProjectPush {
   };
 
   const unsubscribe = options.subscribe((points) => {
+    // Only points somebody watches are kept: with no page open, the hub pushes nothing.
+    const rooms = io.sockets.adapter.rooms;
+    const watched = new Map<string, boolean>();
     for (const p of points) {
       if (!match(p)) continue;
       const project = p.tags['project'] ?? '';
+      let seen = watched.get(project);
+      if (seen === undefined) {
+        seen = (rooms.get(project === '' ? UNSCOPED_ROOM : projectRoom(project))?.size ?? 0) > 0;
+        watched.set(project, seen);
+      }
+      if (!seen) continue;
       let list = pending.get(project);
       if (!list) {
         list = [];
