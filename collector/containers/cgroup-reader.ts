@@ -59,6 +59,8 @@ export type ReadStatsOptions = {
   hostNetns?: string;
   /** A file that exists but could not be read or parsed. */
   onError?: (file: string, error: unknown) => void;
+  /** Read the limit files (CPU quota and period, memory limit); default true. */
+  limits?: boolean;
 };
 
 const QUIET_CODES = new Set(['ENOENT', 'ENODEV', 'ESRCH', 'ENOTDIR']);
@@ -92,21 +94,25 @@ export function readContainerStats(
   options: ReadStatsOptions = {},
 ): ContainerStats {
   const read = makeReader(options.onError);
+  const limits = options.limits ?? true;
   const cgroup =
-    layout.version === 2 ? readV2(read, join(layout.root, cgroupPath)) : readV1(read, layout, cgroupPath);
+    layout.version === 2
+      ? readV2(read, join(layout.root, cgroupPath), limits)
+      : readV1(read, layout, cgroupPath, limits);
   const net =
     pid === undefined ? undefined : readNet(read, options.procRoot ?? '/proc', pid, options.hostNetns);
   if (net) cgroup.net = net;
   return cgroup;
 }
 
-function readV2(read: Reader, dir: string): ContainerStats {
+function readV2(read: Reader, dir: string, limits: boolean): ContainerStats {
   const f = (name: string) => join(dir, name);
+  const limit = (name: string) => (limits ? join(dir, name) : undefined);
   const cpuStat = read(f('cpu.stat'), parseKeyedFile);
-  const cpuMax = read(f('cpu.max'), parseCpuMax);
+  const cpuMax = read(limit('cpu.max'), parseCpuMax);
   const current = read(f('memory.current'), parseSingleValue);
   const memStat = read(f('memory.stat'), parseKeyedFile);
-  const memMax = read(f('memory.max'), (t, n) => ({ limit: parseMemoryLimit(t, n) }));
+  const memMax = read(limit('memory.max'), (t, n) => ({ limit: parseMemoryLimit(t, n) }));
   const events = read(f('memory.events'), parseKeyedFile);
   const io = read(f('io.stat'), parseIoStat);
   const pids = read(f('pids.current'), parseSingleValue);
@@ -128,16 +134,19 @@ function readV2(read: Reader, dir: string): ContainerStats {
   return s;
 }
 
-function readV1(read: Reader, layout: CgroupLayout, cgroupPath: string): ContainerStats {
+function readV1(read: Reader, layout: CgroupLayout, cgroupPath: string, limits: boolean): ContainerStats {
   const d = cgroupDirs(layout, cgroupPath);
   const f = (dir: string | undefined, name: string) => (dir === undefined ? undefined : join(dir, name));
+  const limit = (dir: string | undefined, name: string) => (limits ? f(dir, name) : undefined);
   const usage = read(f(d.cpuacct, 'cpuacct.usage'), parseSingleValue);
-  const quota = read(f(d.cpu, 'cpu.cfs_quota_us'), parseSingleValue);
-  const period = read(f(d.cpu, 'cpu.cfs_period_us'), parseSingleValue);
+  const quota = read(limit(d.cpu, 'cpu.cfs_quota_us'), parseSingleValue);
+  const period = read(limit(d.cpu, 'cpu.cfs_period_us'), parseSingleValue);
   const cpuStat = read(f(d.cpu, 'cpu.stat'), parseKeyedFile);
   const memUsage = read(f(d.memory, 'memory.usage_in_bytes'), parseSingleValue);
   const memStat = read(f(d.memory, 'memory.stat'), parseKeyedFile);
-  const memLimit = read(f(d.memory, 'memory.limit_in_bytes'), (t, n) => ({ limit: parseMemoryLimit(t, n) }));
+  const memLimit = read(limit(d.memory, 'memory.limit_in_bytes'), (t, n) => ({
+    limit: parseMemoryLimit(t, n),
+  }));
   const failcnt = read(f(d.memory, 'memory.failcnt'), parseSingleValue);
   const oom = read(f(d.memory, 'memory.oom_control'), parseKeyedFile);
   const pids = read(f(d.pids, 'pids.current'), parseSingleValue);

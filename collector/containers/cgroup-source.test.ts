@@ -176,7 +176,13 @@ describe('createCgroupSource on a v1 fixture tree', () => {
     const root = await fixture(v1(0, -1, '9223372036854771712', 0));
     const clock = new FakeClock(T);
     const logger = createMemoryLogger();
-    const source = createCgroupSource({ tags: { host: 'h1' }, cgroupRoot: join(root, 'cg'), clock, logger });
+    const source = createCgroupSource({
+      tags: { host: 'h1' },
+      cgroupRoot: join(root, 'cg'),
+      clock,
+      logger,
+      limitsEveryMs: 2000,
+    });
     const containers = await source.list();
     expect(containers.map((c) => c.cgroupPath)).toEqual([path]);
     expect(byMetric(await source.sample(containers, T))).toEqual({
@@ -206,6 +212,21 @@ describe('createCgroupSource on a v1 fixture tree', () => {
     clock.advance(600_000);
     await source.sample(containers, T + 6000);
     expect(logger.lines.filter((l) => l['msg'] === 'Could not read a container file')).toHaveLength(2);
+  });
+
+  it('reads limits again once a minute, and reports the known ones at every sample', async () => {
+    const root = await fixture(v1(0, 150_000, `${512 * MiB}`, 0));
+    const source = createCgroupSource({ tags: { host: 'h1' }, cgroupRoot: join(root, 'cg') });
+    const containers = await source.list();
+    const limits = async (ts: number) => {
+      const m = byMetric(await source.sample(containers, ts));
+      return [m['container.cpu.limit'], m['container.mem.limit']];
+    };
+    expect(await limits(T)).toEqual([1.5, 512 * MiB]);
+    // `docker update --cpus 0.5 --memory 256m`
+    await write(root, v1(0, 50_000, `${256 * MiB}`, 0));
+    expect(await limits(T + 10_000)).toEqual([1.5, 512 * MiB]);
+    expect(await limits(T + 60_000)).toEqual([0.5, 256 * MiB]);
   });
 
   it('merges the identity resolver tags over the cgroup ones', async () => {

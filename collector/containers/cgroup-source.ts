@@ -7,7 +7,8 @@
  * reset). CPU usage is in cores: Δusage_ns / Δt_ns. Throttling is reported two ways:
  * `container.cpu.throttled` is the fraction of CFS periods that were throttled (Δnr_throttled /
  * Δnr_periods, 0…1, 0 when no period ran), and `container.cpu.throttled_time` is seconds throttled per
- * second. Limits are gauges, left out when there is no limit.
+ * second. Limits are gauges, left out when there is no limit; they are read every `limitsEveryMs`
+ * (they change only by `docker update`) and reported every interval.
  */
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -46,7 +47,12 @@ export type CgroupSourceOptions = DiscoveryOptions & {
   logger?: Logger;
   /** A file that keeps failing is logged once in this long; default 10 minutes. */
   logEveryMs?: number;
+  /** How often a container's limit files are read again; default 60 s. */
+  limitsEveryMs?: number;
 };
+
+/** A container's limits as last read, and when (sample `ts`). */
+type Limits = Pick<ContainerStats, 'cpuLimitCores' | 'memLimit'> & { readAt: number };
 
 export type CgroupSource = ContainerSource & {
   /** The cgroup layout found under the root (detected on first use). */
@@ -163,6 +169,9 @@ export function createCgroupSource(options: CgroupSourceOptions): CgroupSource {
   const logger = options.logger ?? silentLogger;
   const procRoot = options.procRoot ?? '/proc';
   const logEveryMs = options.logEveryMs ?? 600_000;
+  const limitsEveryMs = options.limitsEveryMs ?? 60_000;
+  /** By cgroup path, for the containers of the last sample. */
+  let limits = new Map<string, Limits>();
   let layoutPromise: Promise<CgroupLayout> | undefined;
   let counters = new Map<string, CounterReading>();
   /**
@@ -217,11 +226,27 @@ export function createCgroupSource(options: CgroupSourceOptions): CgroupSource {
     async sample(containers: ContainerInfo[], ts: number) {
       const l = await layout();
       const netns = await hostNetns;
+      const nextLimits = new Map<string, Limits>();
       const readings = containers.map((c) => {
         // The pid is looked up again: the one listed may have exited, and its number been reused.
         const pid = findPid(l, c.cgroupPath) ?? c.pid;
-        return readContainerStats(l, c.cgroupPath, pid, { procRoot, hostNetns: netns, onError });
+        const known = limits.get(c.cgroupPath);
+        const fresh = known === undefined || ts - known.readAt >= limitsEveryMs || ts < known.readAt;
+        const stats = readContainerStats(l, c.cgroupPath, pid, {
+          procRoot,
+          hostNetns: netns,
+          onError,
+          limits: fresh,
+        });
+        const kept: Limits = fresh
+          ? { readAt: ts, cpuLimitCores: stats.cpuLimitCores, memLimit: stats.memLimit }
+          : known;
+        if (kept.cpuLimitCores !== undefined) stats.cpuLimitCores = kept.cpuLimitCores;
+        if (kept.memLimit !== undefined) stats.memLimit = kept.memLimit;
+        nextLimits.set(c.cgroupPath, kept);
+        return stats;
       });
+      limits = nextLimits;
       const entries: [string, number][] = [];
       containers.forEach((c, i) => {
         for (const [name, value] of counterValues(readings[i]!))

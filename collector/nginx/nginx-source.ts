@@ -63,9 +63,7 @@ export function createNginxSource(options: NginxSourceOptions): NginxSource {
           statePath: statePathFor(options.stateDir, path),
           clock: options.clock,
           logger: options.logger,
-          onText: (text) => {
-            aggregator.addText(text);
-          },
+          onText: (text) => aggregator.addText(text),
           onOversized: (bytes, head) =>
             aggregator.addMalformed('too_long', `line longer than ${bytes} bytes`, head),
           ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),

@@ -2,19 +2,21 @@
  * The tailer's saved state: for the file at the path and for renamed files still being drained,
  * the identity (`dev:ino`), the offset of the first byte not yet handed over, and the last bytes
  * before it (base64) to recognise the file again. Written as a temp file then renamed, so a crash
- * leaves the old state or the new one, never half of one.
+ * leaves the old state or the new one, never half of one; synchronously, as it is written after
+ * every poll (a few hundred bytes: two thread-pool round trips cost more than the writing).
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../core/logger.ts';
 
 export type SavedFile = { id: string; offset: number; tail: string };
 
 export type SavedState = { version: 1; path: string; current: SavedFile | null; draining: SavedFile[] };
 
-export async function saveTailState(statePath: string, state: SavedState): Promise<void> {
+export function saveTailState(statePath: string, state: SavedState): void {
   const tmp = statePath + '.tmp';
-  await writeFile(tmp, JSON.stringify(state));
-  await rename(tmp, statePath);
+  writeFileSync(tmp, JSON.stringify(state));
+  renameSync(tmp, statePath);
 }
 
 /** The saved state of `path`, or null when there is none or it cannot be used (then says why). */

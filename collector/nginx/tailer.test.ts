@@ -176,6 +176,23 @@ describe('createTailer', () => {
     expect(second.got).toEqual(['cut here', ...names(5, 8)]);
   });
 
+  it('after a kill, hands over again the lines of the last saveEveryMs only', async () => {
+    const log = join(dir, 'access.log');
+    writeFileSync(log, lines(0, 3));
+    const first = tailer({ saveEveryMs: 5_000 });
+    await first.t.poll();
+    first.clock.advance(5_000);
+    appendFileSync(log, lines(3, 6));
+    await first.t.poll(); // saved: 5 s since the last write
+    first.clock.advance(1_000);
+    appendFileSync(log, lines(6, 8));
+    await first.t.poll(); // not saved yet
+    expect(first.got).toEqual(names(0, 8));
+    const second = tailer(); // as if the first had been killed here
+    await second.t.poll();
+    expect(second.got).toEqual(names(6, 8));
+  });
+
   it('resumes a file rotated away while stopped from the rotated name', async () => {
     const log = join(dir, 'access.log');
     writeFileSync(log, lines(0, 5));
