@@ -12,7 +12,8 @@
  * skipped; its rules run at the next free tick. Everything that changes the engine's state
  * (slices, rule changes) runs one at a time.
  *
- * After each slice, in this order: history appended (fsync), state written (atomic), then
+ * After each slice, in this order: history appended (fsync), state written (the changed rules
+ * appended to a journal, fsync; see state-store.ts), then
  * `sink.update` with the firing alerts of the rules just evaluated (of every rule at least once
  * per base interval) and every alert resolved. An alert is therefore on disk before anyone is
  * paged for it, and a restart finds it with its `startsAt`.
@@ -113,7 +114,12 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
   const url = options.externalUrl ?? '';
   const externalUrl = () => (typeof url === 'function' ? url() : url);
   const persistEvery = options.persistIntervalMs ?? 60_000;
-  const store: StateStore | undefined = options.dataDir ? createStateStore(options.dataDir) : undefined;
+  const store: StateStore | undefined = options.dataDir
+    ? createStateStore(options.dataDir, {
+        now: () => clock.now(),
+        onError: (e) => logger.error('rule engine could not compact its state journal', { err: e }),
+      })
+    : undefined;
   const history: History = options.dataDir ? createFileHistory(options.dataDir) : createMemoryHistory();
   const ruleSet = createRuleSet({
     ...(options.rulesDir ? { rulesDir: options.rulesDir } : {}),

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,6 +40,33 @@ describe('openNotificationLog', () => {
       const later = await openNotificationLog({ dir, retention: 10_000, now: () => now });
       expect(later.get('{}:{}', 'r', 'webhook/0')).toBeUndefined();
       expect(later.entries().map((e) => e.groupKey)).toEqual(['{}:{x="1"}']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps every entry after a crash in the middle of an append', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'obs-nflog-'));
+    try {
+      const now = 1_000;
+      const log = await openNotificationLog({ dir, retention: 10_000, now: () => now });
+      await log.set('{}:{}', 'r', 'webhook/0', entry(['a@1'], [], 1_000));
+      await log.set('{}:{}', 'r', 'webhook/0', entry(['a@1', 'b@1'], [], 1_100));
+      await log.set('{}:{x="1"}', 'r', 'webhook/0', entry(['c@1'], [], 1_200));
+      const [journal] = (await readdir(dir)).filter((f) => f.endsWith('.log'));
+      await appendFile(join(dir, journal!), '["[\\"{}:{}\\",\\"r\\"');
+      const again = await openNotificationLog({ dir, retention: 10_000, now: () => now });
+      expect(again.entries()).toEqual([
+        {
+          groupKey: '{}:{}',
+          receiver: 'r',
+          integration: 'webhook/0',
+          entry: entry(['a@1', 'b@1'], [], 1_100),
+        },
+        { groupKey: '{}:{x="1"}', receiver: 'r', integration: 'webhook/0', entry: entry(['c@1'], [], 1_200) },
+      ]);
+      // Folded into nflog.json at the reopen: the torn line is gone.
+      expect(await readdir(dir)).toEqual(['nflog.json']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -2,10 +2,11 @@
  * The notification log: per group, receiver and integration, what was last sent (the firing
  * episodes, `fingerprint@startsAt`, and the resolved ones) and when. It decides, as
  * Alertmanager's dedup stage does, whether a flush has anything new to say, and it is persisted
- * so that a restarted hub does not page again for what it already paged.
+ * so that a restarted hub does not page again for what it already paged: each notification
+ * appends one line to a journal (`nflog.<n>.log`, fsynced), folded now and then into
+ * `nflog.json` (see ../engine/journal.ts), instead of rewriting every entry each time.
  */
-import { join } from 'node:path';
-import { createStateFile } from './state-file.ts';
+import { openJournal } from '../engine/journal.ts';
 
 export type NflogEntry = {
   /** Episodes that were firing in the last notification sent. */
@@ -50,7 +51,7 @@ export type NotificationLog = {
   entries(): { groupKey: string; receiver: string; integration: string; entry: NflogEntry }[];
 };
 
-type Stored = { version: 1; entries: Record<string, NflogEntry> };
+type Stored = { version: 1; journal?: number; entries: Record<string, NflogEntry> };
 
 const keyOf = (groupKey: string, receiver: string, integration: string) =>
   JSON.stringify([groupKey, receiver, integration]);
@@ -60,21 +61,31 @@ export async function openNotificationLog(options: {
   dir: string;
   retention: number;
   now: () => number;
+  /** A background compaction failed (retried when the journal is next due). */
+  onError?: (error: Error) => void;
 }): Promise<NotificationLog> {
-  const file = createStateFile<Stored>(join(options.dir, 'nflog.json'));
-  const stored = await file.read({ version: 1, entries: {} });
-  const entries = new Map(Object.entries(stored.entries ?? {}));
+  const opened = await openJournal<Stored>({ dir: options.dir, name: 'nflog', now: options.now });
+  const entries = new Map(Object.entries(opened.snapshot?.entries ?? {}));
+  for (const [key, entry] of opened.records as [string, NflogEntry][]) entries.set(key, entry);
   const prune = () => {
     const oldest = options.now() - options.retention;
     for (const [k, e] of entries) if (e.ts < oldest) entries.delete(k);
   };
   prune();
+  const { journal } = opened;
+  const snapshot = (n: number) =>
+    JSON.stringify({ version: 1, journal: n, entries: Object.fromEntries(entries) } satisfies Stored);
+  if (opened.replayed) await journal.compact(snapshot, options.now());
   return {
     get: (g, r, i) => entries.get(keyOf(g, r, i)),
-    set(g, r, i, entry) {
-      entries.set(keyOf(g, r, i), entry);
+    async set(g, r, i, entry) {
+      const key = keyOf(g, r, i);
+      entries.set(key, entry);
       prune();
-      return file.write(() => ({ version: 1, entries: Object.fromEntries(entries) }));
+      // Pruned entries need no record: they are pruned again when the journal is replayed.
+      await journal.append(`${JSON.stringify([key, entry])}\n`);
+      const now = options.now();
+      if (journal.due(now)) journal.compact(snapshot, now).catch((e: Error) => options.onError?.(e));
     },
     entries: () =>
       [...entries].map(([k, entry]) => {

@@ -87,7 +87,12 @@ export async function createNotifyPipeline(options: NotifyPipelineOptions): Prom
   const activity = createActivity(clock, logger);
   const now = () => clock.now();
   const [nflog, silences, attempts] = await Promise.all([
-    openNotificationLog({ dir: dataDir, retention: config.nflogRetention, now }),
+    openNotificationLog({
+      dir: dataDir,
+      retention: config.nflogRetention,
+      now,
+      onError: (e) => logger.error('notification log could not compact its journal', { err: e }),
+    }),
     openSilenceStore({ dir: dataDir, now }),
     openAttemptLog({ dir: dataDir }),
   ]);

@@ -4,7 +4,7 @@
  * on the same data dir) and once with a real `kill -9` of a child process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -111,7 +111,10 @@ describe('kill -9 while firing', () => {
     await waitFor(
       'the notification log on disk',
       async () => {
-        const text = await readFile(join(tmp.dir, 'nflog.json'), 'utf8').catch(() => '');
+        // The snapshot and its journal (nflog.json, nflog.<n>.log).
+        const files = (await readdir(tmp.dir)).filter((f) => f.startsWith('nflog.'));
+        const texts = await Promise.all(files.map((f) => readFile(join(tmp.dir, f), 'utf8').catch(() => '')));
+        const text = texts.join('\n');
         return (text.match(/@\d+/g) ?? []).length >= 2;
       },
       a.stderr,
