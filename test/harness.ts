@@ -1,5 +1,4 @@
 /** Starts real hubs for integration tests: in this process, or as a child process to kill. */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
@@ -10,6 +9,8 @@ import { type Hub, startHub } from '../bin/hub.ts';
 import type { Clock } from '../core/clock.ts';
 import { type HubConfig, loadConfig } from '../core/config.ts';
 import { silentLogger } from '../core/logger.ts';
+
+export { type ChildHub, exited, spawnHub, stopHub } from './hub-process.ts';
 
 export async function tempDir(prefix = 'obs-test-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -51,48 +52,6 @@ export async function startTestHub(overrides: Overrides & { clock?: Clock } = {}
   });
 }
 
-export type ChildHub = { url: string; telnetPort: number; child: ChildProcess; output: () => string };
-
-/** Runs `obs hub` as a separate process, as a user would, and waits for its URL. */
-export async function spawnHub(dataDir: string, extraArgs: string[] = []): Promise<ChildHub> {
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/obs.mjs',
-      'hub',
-      '--port',
-      '0',
-      '--telnet-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-      ...extraArgs,
-    ],
-    {
-      cwd: join(import.meta.dirname, '..'),
-      env: { ...process.env, OBS_CONFIG: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const started = Date.now();
-  for (;;) {
-    const m = /running at (http:\/\/\S+) .*telnet on port (\d+)/.exec(out);
-    if (m) return { url: m[1]!, telnetPort: Number(m[2]), child, output: () => out };
-    if (child.exitCode !== null) throw new Error(`obs hub exited with ${child.exitCode}: ${out}`);
-    if (Date.now() - started > 60_000) throw new Error(`obs hub did not start in 60 s: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** A TCP port free on loopback right now. */
 export async function freePort(): Promise<number> {
   const server = createNetServer();
@@ -123,12 +82,6 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
-}
-
-/** Resolves when the child has exited, also if it already had. */
-export function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {

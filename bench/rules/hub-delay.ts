@@ -14,10 +14,10 @@
  * in a put of their own; the delay runs from that put's 2xx to the webhook POST that carries
  * the trigger's alert, firing.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { type ChildHub, spawnHub, stopHub } from '../../test/hub-process.ts';
 import { hubRules, isTrigger, ruleName, seriesOf, tagsOf, type Values, type Workload } from './workload.ts';
 
 export type DelayResult = {
@@ -32,7 +32,6 @@ export type DelayResult = {
 
 type Put = { metric: string; tags: Record<string, string>; timestamp: number; value: number };
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Points of series `from` to `to`; `skipTriggers`: a regular point must not undo a pushed trigger. */
@@ -96,56 +95,16 @@ async function startReceiver(onFiring: (key: string, at: Arrival) => void): Prom
   return { url: `http://127.0.0.1:${port}/hook`, server, received: () => received };
 }
 
-async function spawnHub(
-  dir: string,
-  log: (l: string) => void,
-): Promise<{ url: string; child: ChildProcess }> {
-  const args = ['bin/obs.mjs', 'hub', '--port', '0', '--telnet-port', '0', '--no-agent'];
-  args.push(
-    '--data-dir',
-    join(dir, 'data'),
-    '--rules',
-    join(dir, 'rules'),
-    '--config',
-    join(dir, 'hub.json'),
-  );
+async function startHubProcess(dir: string, log: (l: string) => void): Promise<ChildHub> {
   // BENCH_HUB_CPU_PROF=DIR: the hub process writes a CPU profile there (where the delay goes).
   const profile = process.env['BENCH_HUB_CPU_PROF'];
-  const node = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
-  const child = spawn(process.execPath, [...node, ...args, '--log-level', 'warn'], {
-    cwd: ROOT,
-    env: { ...process.env, OBS_CONFIG: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const started = Date.now();
-  for (;;) {
-    const m = /running at (http:\/\/\S+?\/?) /.exec(out);
-    if (m) {
-      log(`hub process ${child.pid} at ${m[1]}`);
-      return { url: m[1]!.endsWith('/') ? m[1]! : `${m[1]}/`, child };
-    }
-    if (child.exitCode !== null)
-      throw new Error(`obs hub exited with ${child.exitCode}: ${out.slice(-2000)}`);
-    if (Date.now() - started > 120_000)
-      throw new Error(`obs hub did not start in 120 s: ${out.slice(-2000)}`);
-    await sleep(100);
-  }
-}
-
-async function stopHub(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
+  const hub = await spawnHub(
+    join(dir, 'data'),
+    ['--no-agent', '--rules', join(dir, 'rules'), '--config', join(dir, 'hub.json')],
+    { nodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [], startTimeoutMs: 120_000 },
+  );
+  log(`hub process ${hub.child.pid} at ${hub.url}`);
+  return hub;
 }
 
 /** Waits until no webhook has arrived for `quietMs` (the first burst of alerts is over). */
@@ -187,7 +146,7 @@ export async function measureHubDelay(
   const route = { receiver: 'bench', group_by: ['...'], group_wait: '0s', group_interval: '5m' };
   const notify = { route, receivers: [{ name: 'bench', webhook_configs: [{ url: receiver.url }] }] };
   await writeFile(join(dir, 'hub.json'), JSON.stringify({ notify }));
-  const hub = await spawnHub(dir, log);
+  const hub = await startHubProcess(dir, log);
   try {
     const started = performance.now();
     const t0 = Date.now();
@@ -236,7 +195,7 @@ export async function measureHubDelay(
     while (pending.size > 0 && Date.now() < deadline) await sleep(200);
     return { sent, delays, afterEvaluation, missing: pending.size, warmupSeconds };
   } finally {
-    await stopHub(hub.child);
+    await stopHub(hub);
     await new Promise((r) => receiver.server.close(r));
   }
 }

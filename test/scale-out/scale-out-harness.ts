@@ -13,7 +13,9 @@ import { stringify } from 'yaml';
 import { brokerUnavailable, TEST_BROKER } from '../../pipeline/bus/kafka/test-broker.ts';
 import { METRICS_TOPIC } from '../../pipeline/ingest.ts';
 import { missingPrerequisite } from '../containers/cgroup-harness.ts';
-import { type ChildHub, exited, spawnHub } from '../harness.ts';
+import { type ChildHub, exited, spawnHub, stopHub } from '../harness.ts';
+
+export { stopHub };
 
 export const VM_HTTP = 'http://127.0.0.1:8428';
 export const VM_PUT = 'http://127.0.0.1:4344';
@@ -174,15 +176,6 @@ export async function spawnHubs(options: ScaleOutHubOptions[]): Promise<ChildHub
 export async function killHub(hub: ChildHub): Promise<void> {
   hub.child.kill('SIGKILL');
   await exited(hub.child);
-}
-
-/** Stops a hub cleanly (SIGTERM), killing it if it takes longer than `ms`. */
-export async function stopHub(hub: ChildHub, ms = 20_000): Promise<void> {
-  if (hub.child.exitCode !== null || hub.child.signalCode !== null) return;
-  hub.child.kill('SIGTERM');
-  const timer = setTimeout(() => hub.child.kill('SIGKILL'), ms);
-  await exited(hub.child);
-  clearTimeout(timer);
 }
 
 /** The consumer groups hubs of deployment group `group` store with, per topic (see bin/hub-engines.ts). */

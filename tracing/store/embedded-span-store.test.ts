@@ -10,6 +10,7 @@ import {
   type EmbeddedSpanStore,
   type EmbeddedSpanStoreOptions,
 } from './embedded-span-store.ts';
+import { S, span, T, US } from './span-fixtures.ts';
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -48,26 +49,6 @@ runSpanStoreContract('embedded DuckDB, no cache, index overflowing', async () =>
     },
   };
 });
-
-const T = (n: number) => n.toString(16).padStart(32, '0');
-const S = (n: number) => n.toString(16).padStart(16, '0');
-const US = NOW * 1000;
-
-function span(t: number, s: number, over: Partial<TraceSpan> = {}): TraceSpan {
-  return {
-    traceId: T(t),
-    spanId: S(s),
-    name: 'get',
-    kind: 'server',
-    service: 'api',
-    start: US + s,
-    duration: 100,
-    tags: {},
-    annotations: [],
-    error: false,
-    ...over,
-  };
-}
 
 describe('embedded span store', () => {
   let cleanups: (() => Promise<void>)[] = [];

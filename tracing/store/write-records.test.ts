@@ -7,26 +7,7 @@ import { tempDir } from '../../test/harness.ts';
 import { encodeSpans } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
 import { createEmbeddedSpanStore, type EmbeddedSpanStore } from './embedded-span-store.ts';
-
-const US = Date.UTC(2026, 0, 1) * 1000;
-const T = (n: number) => n.toString(16).padStart(32, '0');
-const S = (n: number) => n.toString(16).padStart(16, '0');
-
-function span(t: number, s: number, over: Partial<TraceSpan> = {}): TraceSpan {
-  return {
-    traceId: T(t),
-    spanId: S(s),
-    name: 'get',
-    kind: 'server',
-    service: 'api',
-    start: US + s,
-    duration: 100,
-    tags: {},
-    annotations: [],
-    error: false,
-    ...over,
-  };
-}
+import { S, span, T, US } from './span-fixtures.ts';
 
 const text = (spans: readonly TraceSpan[]) => Buffer.from(encodeSpans(spans)).toString('utf8');
 
