@@ -13,23 +13,13 @@ import { createEmbeddedBus } from '../../pipeline/bus/embedded/embedded-bus.ts';
 import { runLogStoreContract } from '../../pipeline/logs/contract.ts';
 import { createExternalLogStore, type ExternalLogStore } from '../../pipeline/logs/external-log-store.ts';
 import { createLogIngest } from '../../pipeline/logs/log-ingest.ts';
-import { missingPrerequisite } from '../containers/cgroup-harness.ts';
+import { engineSkip, OPENSEARCH } from '../engines.ts';
 import { tempDir } from '../harness.ts';
 
-const NODE = 'http://127.0.0.1:9200';
+const NODE = OPENSEARCH;
 const PREFIX = `obs-logs-it-${randomBytes(4).toString('hex')}`;
 
-async function nodeDown(): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${NODE}/_cluster/health`, { signal: AbortSignal.timeout(3000) });
-    const body = (await res.json()) as { status?: string };
-    return body.status === 'red' ? `OpenSearch at ${NODE} is red` : undefined;
-  } catch {
-    return `no OpenSearch answers at ${NODE}: start it with scripts/engines/opensearch.sh start`;
-  }
-}
-
-const skip = missingPrerequisite('the OpenSearch log store tests', await nodeDown());
+const skip = (await engineSkip('the OpenSearch log store tests', ['opensearch'])) !== undefined;
 
 const open = (): ExternalLogStore =>
   createExternalLogStore({

@@ -10,50 +10,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { stringify } from 'yaml';
-import { brokerUnavailable, TEST_BROKER } from '../../pipeline/bus/kafka/test-broker.ts';
+import { TEST_BROKER } from '../../pipeline/bus/kafka/test-broker.ts';
 import { METRICS_TOPIC } from '../../pipeline/ingest.ts';
-import { missingPrerequisite } from '../containers/cgroup-harness.ts';
+import { OPENSEARCH, VM_HTTP, VM_PUT } from '../engines.ts';
 import { type ChildHub, exited, spawnHub, stopHub } from '../harness.ts';
 
+export { type Engine, engineMissing, OPENSEARCH, skipWithout, VM_HTTP, VM_PUT } from '../engines.ts';
 export { stopHub };
-
-export const VM_HTTP = 'http://127.0.0.1:8428';
-export const VM_PUT = 'http://127.0.0.1:4344';
-export const OPENSEARCH = 'http://127.0.0.1:9200';
-
-export type Engine = 'kafka' | 'victoria-metrics' | 'opensearch';
-
-async function answersOk(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(3000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-/** Why `engine` cannot be used here, or undefined when it answers on its fixed port. */
-export async function engineMissing(engine: Engine): Promise<string | undefined> {
-  const down = (what: string) => `${what}; start it with scripts/engines/${engine}.sh start`;
-  if (engine === 'kafka') {
-    const reason = await brokerUnavailable(TEST_BROKER);
-    return reason && down(reason);
-  }
-  if (engine === 'victoria-metrics')
-    return (await answersOk(`${VM_HTTP}/health`))
-      ? undefined
-      : down(`VictoriaMetrics does not answer at ${VM_HTTP}`);
-  return (await answersOk(`${OPENSEARCH}/_cluster/health`))
-    ? undefined
-    : down(`no OpenSearch answers at ${OPENSEARCH}`);
-}
-
-/** True when the suite must skip (locally, with the reason printed); throws under CI=true. */
-export async function skipWithout(suite: string, engines: Engine[]): Promise<boolean> {
-  const reasons = (await Promise.all(engines.map(engineMissing))).filter((r) => r !== undefined);
-  const skip = missingPrerequisite(suite, reasons.length > 0 ? reasons.join('; ') : undefined);
-  if (skip) console.warn(`${suite} skipped: ${reasons.join('; ')}`);
-  return skip;
-}
 
 /** A name unique to this run, valid as a metric name, consumer group and index prefix. */
 export function runId(prefix: string): string {

@@ -19,23 +19,10 @@ import {
   createOpenTsdbMetricStore,
   type OpenTsdbMetricStore,
 } from '../../pipeline/store/opentsdb/opentsdb-metric-store.ts';
+import { engineSkip, VM_HTTP, VM_PUT } from '../engines.ts';
 import { eventually, freePort, tempDir } from '../harness.ts';
 
-const VM_HTTP = 'http://127.0.0.1:8428';
-const VM_PUT = 'http://127.0.0.1:4344';
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-const missing = (await answers(`${VM_HTTP}/health`))
-  ? undefined
-  : `VictoriaMetrics does not answer at ${VM_HTTP}: start it with scripts/engines/victoria-metrics.sh start`;
-if (missing && process.env['CI']) throw new Error(missing);
+const missing = await engineSkip('the OpenTSDB adapter reading VictoriaMetrics', ['victoria-metrics']);
 const skipNote = missing ? ` (skipped: ${missing})` : '';
 
 /** Unique per run: the shared engine keeps every earlier run's series. */

@@ -13,25 +13,11 @@ import {
   createOpenTsdbMetricStore,
   type OpenTsdbMetricStoreOptions,
 } from '../../pipeline/store/opentsdb/opentsdb-metric-store.ts';
+import { answersOk, engineSkip, VM_HTTP, VM_PUT, VM_TELNET } from '../engines.ts';
 import { eventually, freePort, tempDir } from '../harness.ts';
 
-const VM_HTTP = 'http://127.0.0.1:8428';
-const VM_PUT = 'http://127.0.0.1:4344';
-const VM_TELNET = { host: '127.0.0.1', port: 4343 };
 const VM_BIN = '/usr/bin/victoria-metrics';
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-const missing = (await answers(`${VM_HTTP}/health`))
-  ? undefined
-  : `VictoriaMetrics does not answer at ${VM_HTTP}: start it with scripts/engines/victoria-metrics.sh start`;
-if (missing && process.env['CI']) throw new Error(missing);
+const missing = await engineSkip('the OpenTSDB adapter on VictoriaMetrics', ['victoria-metrics']);
 const skipNote = missing ? ` (skipped: ${missing})` : '';
 
 /** Unique per run, so that runs (and suites) can share one engine. */
@@ -208,7 +194,7 @@ async function startPrivateVm(dataDir: string, ports: PrivatePorts): Promise<Chi
     { stdio: 'ignore' },
   );
   await eventually(
-    async () => expect(await answers(`http://127.0.0.1:${ports.http}/health`)).toBe(true),
+    async () => expect(await answersOk(`http://127.0.0.1:${ports.http}/health`)).toBe(true),
     20_000,
   );
   return child;

@@ -23,24 +23,14 @@ import {
 } from '../../tracing/store/elastic/elasticsearch-contract-server.ts';
 import { createExternalTraceStore } from '../../tracing/store/external-trace-store.ts';
 import { createTracing, spanStoreOptions, type Tracing } from '../../tracing/tracing.ts';
-import { missingPrerequisite } from '../containers/cgroup-harness.ts';
+import { engineSkip, OPENSEARCH } from '../engines.ts';
 import { tempDir } from '../harness.ts';
 import { errorHandler, standInAuth } from './harness.ts';
 
-const NODE = 'http://127.0.0.1:9200';
+const NODE = OPENSEARCH;
 const PREFIX = `obs-hub-${randomBytes(4).toString('hex')}`;
 
-async function nodeDown(): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${NODE}/_cluster/health`, { signal: AbortSignal.timeout(3000) });
-    const body = (await res.json()) as { status?: string };
-    return body.status === 'red' ? `OpenSearch at ${NODE} is red` : undefined;
-  } catch {
-    return `no OpenSearch answers at ${NODE}: start it with scripts/engines/opensearch.sh start`;
-  }
-}
-
-const skip = missingPrerequisite('the tracing-on-OpenSearch tests', await nodeDown());
+const skip = (await engineSkip('the tracing-on-OpenSearch tests', ['opensearch'])) !== undefined;
 
 type Server = { url: string; tracing: Tracing; stored(n: number): Promise<void>; stop(): Promise<void> };
 

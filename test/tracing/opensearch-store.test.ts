@@ -17,25 +17,14 @@ import {
   createOpenSearchSpanStore,
   type OpenSearchStoreOptions,
 } from '../../tracing/store/elastic/opensearch-store.ts';
-import { missingPrerequisite } from '../containers/cgroup-harness.ts';
+import { engineSkip, OPENSEARCH } from '../engines.ts';
 
-const NODE = 'http://127.0.0.1:9200';
+const NODE = OPENSEARCH;
 const PREFIX = `obs-it-${randomBytes(4).toString('hex')}`;
 const DAY_MS = 86_400_000;
 
-async function nodeDown(): Promise<string | undefined> {
-  try {
-    const res = await fetch(`${NODE}/_cluster/health`, { signal: AbortSignal.timeout(3000) });
-    const body = (await res.json()) as { status?: string };
-    if (body.status === 'red') return `OpenSearch at ${NODE} is red`;
-    return undefined;
-  } catch {
-    return `no OpenSearch answers at ${NODE}: start it with scripts/engines/opensearch.sh start`;
-  }
-}
-
-const reason = await nodeDown();
-const skip = missingPrerequisite('the OpenSearch store tests', reason);
+const reason = await engineSkip('the OpenSearch store tests', ['opensearch']);
+const skip = reason !== undefined;
 
 async function rest(method: string, path: string, body?: unknown): Promise<unknown> {
   const res = await fetch(`${NODE}${path}`, {
