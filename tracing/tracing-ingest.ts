@@ -22,11 +22,11 @@ export type CheckpointedSpanStore = {
     links?: readonly LinkDelta[],
   ): Promise<void>;
   /**
-   * Optional: the same write from the bus records' JSON text, which the store parses while the
+   * Optional: the same write from the bus records (their JSON, as bytes or text), which the store parses while the
    * ingest is still decoding and assembling the records (`batch`); resolves with the batch.
    */
   writeRecords?(
-    records: readonly string[],
+    records: readonly (string | Uint8Array)[],
     batch: Promise<SpanBatch>,
     checkpoint: WriteCheckpoint,
   ): Promise<SpanBatch>;
@@ -86,11 +86,11 @@ export function createTracingIngest(options: TracingIngestOptions): TracingInges
   }
 
   /** Decodes records into the assembler; undecodable ones are skipped (and logged). */
-  async function decodeAll(fresh: readonly BusRecord[], texts: readonly string[]): Promise<SpanBatch> {
+  async function decodeAll(fresh: readonly BusRecord[]): Promise<SpanBatch> {
     const spans: TraceSpan[] = [];
     for (let i = 0; i < fresh.length; i++) {
       try {
-        const decoded = decodeSpans(texts[i]!);
+        const decoded = decodeSpans(fresh[i]!.value);
         for (const s of decoded) spans.push(s);
         assembler.add(decoded);
       } catch (e) {
@@ -106,16 +106,14 @@ export function createTracingIngest(options: TracingIngestOptions): TracingInges
 
   async function writeBatch(fresh: BusRecord[]): Promise<void> {
     if (fresh.length === 0) return;
-    const texts = fresh.map((r) =>
-      Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString('utf8'),
-    );
+    const records = fresh.map((r) => r.value);
     const last = fresh[fresh.length - 1]!;
     const checkpoint = { stream: `${topic}/${last.partition}`, offset: last.offset };
     // The store parses the records while this thread decodes and assembles them.
-    const decoding = decodeAll(fresh, texts);
+    const decoding = decodeAll(fresh);
     let batch: SpanBatch | undefined;
     try {
-      if (store.writeRecords) batch = await store.writeRecords(texts, decoding, checkpoint);
+      if (store.writeRecords) batch = await store.writeRecords(records, decoding, checkpoint);
       else {
         batch = await decoding;
         await store.write(batch.spans, checkpoint, batch.links);

@@ -64,7 +64,7 @@ export type EmbeddedSpanStore = Omit<SpanStore, 'write'> & {
    * with the batch once all is stored.
    */
   writeRecords(
-    records: readonly string[],
+    records: readonly (string | Uint8Array)[],
     batch: Promise<SpanBatch>,
     checkpoint: WriteCheckpoint,
   ): Promise<SpanBatch>;
@@ -211,14 +211,24 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
     const fresh = new Map<string, TraceSpan[]>();
     // Spans of one trace mostly come one after another: look a trace (and a service) up once per run.
     let runId: string | undefined;
+    let runFrom = 0;
+    let runLast = 0;
     let runList: TraceSpan[] | undefined;
     let runCached = false;
     let service: string | undefined;
     let n: Names | undefined;
+    const endRun = (to: number) => {
+      if (runId === undefined) return;
+      index.add(runId, first + runFrom, runLast);
+      if (to - 1 > runFrom) index.add(runId, first + to - 1, runLast);
+    };
     for (let i = 0; i < spans.length; i++) {
       const s = spans[i]!;
       if (s.traceId !== runId) {
+        endRun(i);
         runId = s.traceId;
+        runFrom = i;
+        runLast = s.start;
         const hit = cache.get(runId);
         runCached = hit !== undefined;
         runList = hit ?? fresh.get(runId);
@@ -226,12 +236,11 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
           runList = [];
           fresh.set(runId, runList);
         }
-      }
+      } else if (s.start > runLast) runLast = s.start;
       if (runList) {
         runList.push(s);
         if (runCached) cached++;
       }
-      index.add(s.traceId, first + i, s.start);
       if (s.service !== service) {
         service = s.service;
         n = names(service);
@@ -239,6 +248,7 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
       n!.names.add(s.name);
       if (s.remoteService !== undefined) n!.remotes.add(s.remoteService);
     }
+    endRun(spans.length);
     for (const [id, list] of fresh) cachePut(id, list);
   }
 
