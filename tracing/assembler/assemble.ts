@@ -4,7 +4,7 @@
  */
 import type { TraceSpan } from '../model.ts';
 import { type LinkCounts, traceLinks } from './links.ts';
-import { mergeSpans } from './merge.ts';
+import { compareSpans, mergeSpans } from './merge.ts';
 import { correctSkew } from './skew.ts';
 import { buildTree, type TraceNode, walk } from './tree.ts';
 
@@ -53,7 +53,16 @@ export function mergeTrace(reports: readonly TraceSpan[]): TraceSpan[] {
 
 /** Assembles one trace from any number of reports of its spans (all of one trace id). */
 export function assembleTrace(reports: readonly TraceSpan[]): AssembledTrace {
-  const spans = mergeTrace(reports);
+  return assembleMerged(mergeTrace(reports));
+}
+
+/**
+ * `assembleTrace` of spans already merged: one per (span id, kind), each normalized (what
+ * `mergeSpans` returns), in any order. The streaming assembler keeps its spans so and skips the
+ * merge.
+ */
+export function assembleMerged(merged: TraceSpan[]): AssembledTrace {
+  const spans = backfillShared(merged.sort(compareSpans));
   const roots = buildTree(spans);
   correctSkew(roots);
   let start = Number.MAX_SAFE_INTEGER;

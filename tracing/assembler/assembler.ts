@@ -13,9 +13,9 @@ import type { Clock } from '../../core/clock.ts';
 import { type Logger, silentLogger } from '../../core/logger.ts';
 import type { MetricPoint } from '../../core/model.ts';
 import { spanKey, type TraceSpan } from '../model.ts';
-import { type AssembledTrace, assembleTrace } from './assemble.ts';
+import { type AssembledTrace, assembleMerged } from './assemble.ts';
 import { addCounts, type DependencyLink, LINK_SEP, type LinkCounts, toDependencyLinks } from './links.ts';
-import { mergeSpan } from './merge.ts';
+import { mergeSpan, normalizeSpan } from './merge.ts';
 import { createRedMetrics } from './red.ts';
 
 export type TraceAssemblerOptions = {
@@ -80,6 +80,7 @@ export type TraceAssembler = {
 
 type TraceState = {
   traceId: string;
+  /** One span per (span id, kind), merged and normalized (`mergeSpans` form). */
   spans: Map<string, TraceSpan>;
   firstSeen: number;
   lastSeen: number;
@@ -89,7 +90,6 @@ type TraceState = {
   /** What this trace adds to the link buckets now. */
   links: LinkCounts;
   bucket: number;
-  assembled: AssembledTrace | undefined;
 };
 
 export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssembler {
@@ -122,16 +122,20 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
     }
   }
 
+  /**
+   * Assembles the trace and moves its link contribution to what it is now. The assembled trace is
+   * not kept (the tree of every trace in memory would be garbage collected over and over); `get`
+   * assembles again.
+   */
   function refresh(t: TraceState): AssembledTrace {
-    if (!t.dirty && t.assembled) return t.assembled;
-    const a = assembleTrace([...t.spans.values()]);
+    const a = assembleMerged([...t.spans.values()]);
+    if (!t.dirty) return a;
     const startMs = a.start > 0 ? Math.floor(a.start / 1000) : t.firstSeen;
     const bucket = startMs - (startMs % bucketMs);
     applyLinks(t.bucket, t.links, -1);
     applyLinks(bucket, a.links, 1);
     t.links = a.links;
     t.bucket = bucket;
-    t.assembled = a;
     t.dirty = false;
     dirty.delete(t);
     return a;
@@ -167,7 +171,6 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
         dirty: true,
         links: new Map(),
         bucket: 0,
-        assembled: undefined,
       };
       openCount++;
       traces.set(span.traceId, t);
@@ -177,7 +180,7 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
     const have = t.spans.get(key);
     if (have) t.spans.set(key, mergeSpan(have, span));
     else {
-      t.spans.set(key, span);
+      t.spans.set(key, normalizeSpan(span));
       spanCount++;
       red.record(span);
       if (t.complete) t.lateSpans++;

@@ -109,6 +109,11 @@ export function mergeSpans(spans: readonly TraceSpan[]): TraceSpan[] {
   return [...byKey.values()].sort(compareSpans);
 }
 
+/** One report as `mergeSpans` would give it alone (annotations sorted, without duplicates). */
+export function normalizeSpan(s: TraceSpan): TraceSpan {
+  return isNormal(s) ? s : mergeSpan(s, s);
+}
+
 /** Whether a single report is already what merging it with itself would give. */
 function isNormal(s: TraceSpan): boolean {
   const a = s.annotations;

@@ -28,6 +28,8 @@ type Cell = {
   sketch: DDSketch;
 };
 
+type Labels = { service: string; operation: string; key: string };
+
 const UNSAFE = /[^\p{L}0-9\-_./]/gu;
 
 /** A tag value the metric store accepts. */
@@ -53,6 +55,31 @@ export function createRedMetrics(options: RedOptions = {}): RedMetrics {
   let cells = new Map<string, Cell>();
   /** Operations seen per service, to bound cardinality across intervals. */
   const operations = new Map<string, Set<string>>();
+  /** Raw service → raw span name → its tag values and cell key, so a span costs no regex. */
+  let labels = new Map<string, Map<string, Labels>>();
+  let labelCount = 0;
+
+  function labelsOf(rawService: string, name: string): Labels {
+    let byName = labels.get(rawService);
+    if (!byName) {
+      byName = new Map();
+      labels.set(rawService, byName);
+    }
+    let l = byName.get(name);
+    if (!l) {
+      const service = safeTagValue(rawService);
+      const operation = operationOf(service, name);
+      l = { service, operation, key: service + '\u0000' + operation };
+      // Names with ids in them are many: the cache starts over rather than grow without bound.
+      if (++labelCount > 100_000) {
+        labels = new Map([[rawService, byName]]);
+        byName.clear();
+        labelCount = 1;
+      }
+      byName.set(name, l);
+    }
+    return l;
+  }
 
   function operationOf(service: string, name: string): string {
     const op = safeTagValue(name || 'unnamed');
@@ -70,9 +97,7 @@ export function createRedMetrics(options: RedOptions = {}): RedMetrics {
   return {
     record(span) {
       if (!isRequestSpan(span)) return;
-      const service = safeTagValue(span.service);
-      const operation = operationOf(service, span.name);
-      const key = service + '\u0000' + operation;
+      const { service, operation, key } = labelsOf(span.service, span.name);
       let cell = cells.get(key);
       if (!cell) {
         cell = {
