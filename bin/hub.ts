@@ -133,6 +133,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     logger: logger.child({ component: 'tracing' }),
     auth,
     projectOfService: (service) => config.tracing.serviceProjects[service],
+    store: { recentBytes: config.tracing.recentCacheBytes },
     onMetrics: (points) => ingest.publish(points, 'tracing'),
     maxBodyBytes: config.maxBodyBytes,
   });

@@ -128,6 +128,12 @@ export const configSchema = z
         serviceProjects: z.record(z.string(), z.string()).default({}),
         /** `embedded` (DuckDB), `opensearch` or `elasticsearch` for spans and logs. */
         store: z.enum(['embedded', 'opensearch', 'elasticsearch']).default('embedded'),
+        /** Bytes of the newest spans the embedded store keeps in memory for trace-by-id (0: none). */
+        recentCacheBytes: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .default(256 * 1024 * 1024),
         elastic: z
           .object({
             url: z.string().url().default('http://127.0.0.1:9200'),

@@ -19,9 +19,11 @@ import type { SpanQuery, SpanStore, WriteCheckpoint } from '../../core/ports.ts'
 import type { LinkDelta, SpanBatch } from '../assembler/assembler.ts';
 import type { DependencyLink } from '../assembler/links.ts';
 import { mergeSpans } from '../assembler/merge.ts';
+import { decodeSpans } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
 import { type SearchExpr, searchToSql } from '../query/search.ts';
 import { DuckSpans } from './duck-spans.ts';
+import { RecordCache } from './record-cache.ts';
 
 export type EmbeddedSpanStoreOptions = {
   /** Directory the store owns, e.g. `<data dir>/spans`; created if missing. */
@@ -32,8 +34,13 @@ export type EmbeddedSpanStoreOptions = {
   retentionMs?: number;
   /** How often retention runs; 0 = never (tests call `maintain`). Default 10 min. */
   maintenanceIntervalMs?: number;
-  /** Spans of recent traces kept in memory for trace-by-id. Default 100,000. */
+  /** Spans of traces read from DuckDB kept in memory for the next read. Default 100,000. */
   cacheSpans?: number;
+  /**
+   * Bytes of the most recent bus records kept (off the JavaScript heap) so that recent traces are
+   * read without DuckDB. Default 256 MiB: about a million spans of ~250 bytes.
+   */
+  recentBytes?: number;
   /** Traces the index remembers; older ones are found by a full scan. Default 5,000,000. */
   maxIndexedTraces?: number;
   /** DuckDB threads for the span file. Default 1 (see `DuckSpans.open`). */
@@ -85,6 +92,8 @@ export type EmbeddedSpanStore = Omit<SpanStore, 'write'> & {
   /** Deletes what is past retention now. */
   maintain(): Promise<void>;
   diskBytes(): Promise<number>;
+  /** What the caches hold: traces and bytes of recent records, spans read from DuckDB. */
+  cacheStats(): { recentTraces: number; recentBytes: number; cachedSpans: number };
 };
 
 type Names = { names: Set<string>; remotes: Set<string> };
@@ -186,8 +195,10 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
     names(service).names.add(name);
     if (remote !== null) names(service).remotes.add(remote);
   }
-  /** Recent traces, least recently used first. */
+  /** Traces read from DuckDB, least recently used first. */
   const cache = new Map<string, TraceSpan[]>();
+  /** The most recent records written, by trace. */
+  const recent = new RecordCache(options.recentBytes ?? 256 * 1024 * 1024);
   let cached = 0;
   /** Bumped by every write, so a read that raced a write does not cache a stale trace. */
   let generation = 0;
@@ -206,8 +217,15 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
     }
   }
 
-  function afterWrite(spans: readonly TraceSpan[], first: number): void {
+  /**
+   * Updates the index, the names and the caches after a commit. With the batch's bus records, its
+   * new traces are cached as those records; without, as the span objects.
+   */
+  function afterWrite(spans: readonly TraceSpan[], first: number, records?: readonly Uint8Array[]): void {
     generation++;
+    const asRecords =
+      records !== undefined &&
+      recent.add(records, spans, (id) => index.complete && !index.has(id) && !cache.has(id));
     const fresh = new Map<string, TraceSpan[]>();
     // Spans of one trace mostly come one after another: look a trace (and a service) up once per run.
     let runId: string | undefined;
@@ -232,7 +250,7 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
         const hit = cache.get(runId);
         runCached = hit !== undefined;
         runList = hit ?? fresh.get(runId);
-        if (!runList && index.complete && !index.has(runId)) {
+        if (!runList && !asRecords && index.complete && !index.has(runId)) {
           runList = [];
           fresh.set(runId, runList);
         }
@@ -259,6 +277,8 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
       cache.set(traceId, hit);
       return mergeSpans(hit);
     }
+    const written = recent.get(traceId, decodeSpans);
+    if (written) return mergeSpans(written);
     const range = index.range(traceId);
     if (!range && index.complete) return [];
     const gen = generation;
@@ -272,6 +292,7 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
     const beforeUs = (now - retentionMs) * 1000;
     await duck.deleteBefore(beforeUs, now - retentionMs);
     for (const id of index.prune(beforeUs)) {
+      recent.delete(id);
       const had = cache.get(id);
       if (had) {
         cached -= had.length;
@@ -312,7 +333,11 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
     async writeRecords(records, batch, checkpoint) {
       const first = await duck.write(batch, checkpoint, records);
       const done = await batch;
-      afterWrite(done.spans, first);
+      afterWrite(
+        done.spans,
+        first,
+        records.map((r) => (typeof r === 'string' ? Buffer.from(r) : r)),
+      );
       return done;
     },
     checkpoint: (stream) => duck.checkpoint(stream),
@@ -321,7 +346,7 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
       const out = new Map<string, TraceSpan[]>();
       const misses: string[] = [];
       for (const id of traceIds) {
-        if (cache.has(id) || index.has(id)) {
+        if (cache.has(id) || recent.has(id) || index.has(id)) {
           const spans = await getTrace(id);
           if (spans.length > 0) out.set(id, spans);
         } else if (!index.complete) misses.push(id);
@@ -371,6 +396,7 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
     },
     maintain,
     diskBytes: () => duck.diskBytes(),
+    cacheStats: () => ({ recentTraces: recent.size, recentBytes: recent.bytes, cachedSpans: cached }),
     async close() {
       stopMaintenance?.();
       await duck.close();

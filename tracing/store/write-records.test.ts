@@ -42,13 +42,14 @@ describe('embedded span store, writes from bus records', () => {
     cleanups = [];
   });
 
-  async function open(): Promise<EmbeddedSpanStore> {
+  async function open(recentBytes = 0): Promise<EmbeddedSpanStore> {
     const tmp = await tempDir('obs-spans-');
-    // No cache: reads come back from DuckDB.
+    // No caches (by default): reads come back from DuckDB.
     const store = await createEmbeddedSpanStore({
       dataDir: tmp.dir,
       maintenanceIntervalMs: 0,
       cacheSpans: 0,
+      recentBytes,
     });
     cleanups.push(async () => {
       await store.close().catch(() => undefined);
@@ -116,6 +117,55 @@ describe('embedded span store, writes from bus records', () => {
     expect(await readBack(store)).toEqual(await readBack(await withObjects()));
     expect(await store.getTrace(T(9))).toEqual([]);
     expect(await store.checkpoint('spans/0')).toBe(2);
+  });
+
+  it('reads recent traces from the records it kept, as DuckDB returns them', async () => {
+    const fromDisk = await open();
+    const recent = await open(1024 * 1024);
+    const late = span(1, 4, { parentId: S(1), name: 'late' });
+    for (const store of [fromDisk, recent]) {
+      await store.writeRecords(
+        [text(VARIED.slice(0, 2)), text(VARIED.slice(2))],
+        Promise.resolve({ spans: VARIED }),
+        {
+          stream: 'spans/0',
+          offset: 1,
+        },
+      );
+      // A late span of trace 1 in a later batch joins it.
+      await store.writeRecords([text([late])], Promise.resolve({ spans: [late] }), {
+        stream: 'spans/0',
+        offset: 2,
+      });
+    }
+    expect(recent.cacheStats()).toMatchObject({ recentTraces: 2, cachedSpans: 0 });
+    expect(fromDisk.cacheStats()).toMatchObject({ recentTraces: 0, recentBytes: 0 });
+    expect(await recent.getTrace(T(1))).toHaveLength(4);
+    expect(await readBack(recent)).toEqual(await readBack(fromDisk));
+    expect(await recent.getTrace(T(3))).toEqual([]);
+  });
+
+  it('reads a trace from DuckDB once the records holding part of it made room for newer ones', async () => {
+    // Room for about one record: the second write pushes out the first.
+    const record = text(VARIED.slice(0, 3));
+    const store = await open(Buffer.byteLength(record) + 10);
+    await store.writeRecords([record], Promise.resolve({ spans: VARIED.slice(0, 3) }), {
+      stream: 's/0',
+      offset: 1,
+    });
+    const others = [span(5, 1), span(5, 2)];
+    await store.writeRecords([text(others)], Promise.resolve({ spans: others }), {
+      stream: 's/0',
+      offset: 2,
+    });
+    // Trace 1 now comes from DuckDB, whole; a span of it arriving late is not cached on its own.
+    const late = span(1, 4, { parentId: S(1) });
+    await store.writeRecords([text([late])], Promise.resolve({ spans: [late] }), {
+      stream: 's/0',
+      offset: 3,
+    });
+    expect((await store.getTrace(T(1))).map((s) => s.spanId).sort()).toEqual([S(1), S(2), S(3), S(4)].sort());
+    expect(await store.getTrace(T(5))).toHaveLength(2);
   });
 
   async function withObjects(): Promise<EmbeddedSpanStore> {

@@ -1,0 +1,143 @@
+/**
+ * The most recent bus records of spans, kept as their bytes (off the JavaScript heap) with, per
+ * trace, where its rows are: trace-by-id for recent traces without a trip to DuckDB and without
+ * keeping millions of span objects for the garbage collector to walk.
+ *
+ * A record is `encodeSpans`' JSON array of rows. Rows are found by the bytes `],["` followed by a
+ * hex digit, which only a row boundary can produce: inside a JSON string a `"` is escaped, and
+ * after a string's closing quote comes `,`, `:`, `]` or `}`, never a hex digit (every row starts
+ * with its trace id). The spans handed in with the records say which trace each row is.
+ *
+ * A trace is cached only when all of its spans are: its first span must come while it is cached
+ * (the caller says which traces were never stored before), and when the oldest record goes to
+ * make room, every trace with a row in it leaves the cache. A trace that is not cached is read
+ * from DuckDB as before.
+ */
+import type { TraceSpan } from '../model.ts';
+
+const BOUNDARY = Buffer.from('],["');
+
+type CachedRecord = { bytes: Buffer; traces: string[] };
+type Part = { record: CachedRecord; start: number; end: number };
+
+function isHex(byte: number | undefined): boolean {
+  return byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66));
+}
+
+/** Start and end (exclusive) of every row of a record, or undefined when it is not `[row,...]`. */
+export function rowRanges(bytes: Buffer): { starts: number[]; ends: number[] } | undefined {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  if (bytes[0] !== 0x5b || bytes[bytes.length - 1] !== 0x5d) return undefined;
+  if (bytes.length === 2) return { starts, ends };
+  let start = 1;
+  let from = 1;
+  for (;;) {
+    const at = bytes.indexOf(BOUNDARY, from);
+    if (at < 0) break;
+    from = at + 1;
+    if (!isHex(bytes[at + BOUNDARY.length])) continue;
+    starts.push(start);
+    ends.push(at + 1);
+    start = at + 2;
+  }
+  starts.push(start);
+  ends.push(bytes.length - 1);
+  return { starts, ends };
+}
+
+export class RecordCache {
+  private readonly records: CachedRecord[] = [];
+  private head = 0;
+  private readonly traces = new Map<string, Part[]>();
+  private used = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  get size(): number {
+    return this.traces.size;
+  }
+
+  /**
+   * Keeps committed records whose rows are `spans`, in order. `isNew(traceId)` says whether a
+   * trace had no span stored before these records; only such traces start being cached. Returns
+   * false, caching nothing, when the records' rows and the spans do not line up.
+   */
+  add(
+    records: readonly Uint8Array[],
+    spans: readonly TraceSpan[],
+    isNew: (traceId: string) => boolean,
+  ): boolean {
+    if (this.maxBytes <= 0) return false;
+    const found: { bytes: Buffer; starts: number[]; ends: number[] }[] = [];
+    let rows = 0;
+    for (const r of records) {
+      const view = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+      const ranges = rowRanges(view);
+      if (!ranges) return false;
+      rows += ranges.starts.length;
+      found.push({ bytes: view, ...ranges });
+    }
+    if (rows !== spans.length) return false;
+    let i = 0;
+    for (const { bytes, starts, ends } of found) {
+      if (starts.length === 0) continue;
+      // A copy of its own: a record read from the log is a slice of a larger buffer.
+      const record: CachedRecord = { bytes: Buffer.from(bytes), traces: [] };
+      for (let row = 0; row < starts.length; ) {
+        const traceId = spans[i]!.traceId;
+        let last = row;
+        while (last + 1 < starts.length && spans[i + last + 1 - row]!.traceId === traceId) last++;
+        let parts = this.traces.get(traceId);
+        if (!parts && isNew(traceId)) {
+          parts = [];
+          this.traces.set(traceId, parts);
+        }
+        if (parts) {
+          parts.push({ record, start: starts[row]!, end: ends[last]! });
+          record.traces.push(traceId);
+        }
+        i += last - row + 1;
+        row = last + 1;
+      }
+      this.records.push(record);
+      this.used += record.bytes.length;
+    }
+    this.evict();
+    return true;
+  }
+
+  /** The spans of a cached trace as they were written (unmerged), or undefined. */
+  get(traceId: string, decode: (rows: string) => TraceSpan[]): TraceSpan[] | undefined {
+    const parts = this.traces.get(traceId);
+    if (!parts) return undefined;
+    const texts = parts.map((p) => p.record.bytes.toString('utf8', p.start, p.end));
+    return decode(`[${texts.join(',')}]`);
+  }
+
+  has(traceId: string): boolean {
+    return this.traces.has(traceId);
+  }
+
+  /** Forgets traces (deleted by retention). */
+  delete(traceId: string): void {
+    this.traces.delete(traceId);
+  }
+
+  private evict(): void {
+    while (this.used > this.maxBytes && this.head < this.records.length) {
+      const old = this.records[this.head]!;
+      this.records[this.head++] = undefined as unknown as CachedRecord;
+      this.used -= old.bytes.length;
+      for (const id of old.traces) this.traces.delete(id);
+    }
+    if (this.head > 1024 && this.head * 2 > this.records.length) {
+      this.records.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
