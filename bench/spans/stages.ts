@@ -95,7 +95,12 @@ for (const [name, withRecords] of [
   ['store write (appender)', false],
 ] as const) {
   const dir = await mkdtemp(join(tmpdir(), 'stages-'));
-  const store = await createEmbeddedSpanStore({ dataDir: dir, maintenanceIntervalMs: 0, cacheSpans: 0, recentBytes: 0 });
+  const store = await createEmbeddedSpanStore({
+    dataDir: dir,
+    maintenanceIntervalMs: 0,
+    cacheSpans: 0,
+    recentBytes: 0,
+  });
   await stage(name, async () => {
     // Records per transaction as the consumer takes them from a backlog: up to 8 MiB.
     for (let i = 0; i < back.length; ) {
