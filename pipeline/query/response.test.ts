@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricQuery, SeriesResult } from '../../core/query.ts';
 import { parseQueryParams } from './parse.ts';
-import { encodeValue, toOpenTsdbResponse } from './response.ts';
+import { encodeValue, toOpenTsdbJson, toOpenTsdbResponse } from './response.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const S0 = T0 / 1000;
@@ -93,5 +93,37 @@ describe('encodeValue', () => {
     [Number.NEGATIVE_INFINITY, '-Infinity'],
   ])('%s → %j', (value, expected) => {
     expect(encodeValue(value)).toBe(expected);
+  });
+});
+
+describe('toOpenTsdbJson', () => {
+  // Several points in one second, the non-finite values, names that need escaping, an empty series.
+  const tricky: SeriesResult[] = [
+    {
+      metric: 'sys.cpu "x"',
+      tags: { host: 'wéb\\01', dc: 'a"b' },
+      aggregateTags: [],
+      dps: [
+        [T0, 1.5],
+        [T0 + 200, -0],
+        [T0 + 999, 2e-7],
+        [T0 + 1000, Number.POSITIVE_INFINITY],
+        [T0 + 2000, Number.NEGATIVE_INFINITY],
+        [T0 + 3000, null],
+        [T0 + 3001, 1e21],
+      ],
+      index: 0,
+    },
+    { metric: 'sys.mem', tags: {}, aggregateTags: ['host'], dps: [], index: 1 },
+    result,
+  ];
+
+  it('writes what JSON.stringify writes of the response objects', () => {
+    for (const flags of ['', 'ms=true', 'show_query=true', 'ms=true&show_query=true']) {
+      const q = query('sum:sys.cpu', flags);
+      q.queries.push({ ...q.queries[0]!, metric: 'sys.mem' });
+      expect(toOpenTsdbJson(tricky, q)).toBe(JSON.stringify(toOpenTsdbResponse(tricky, q)));
+    }
+    expect(toOpenTsdbJson([], query('sum:sys.cpu'))).toBe('[]');
   });
 });

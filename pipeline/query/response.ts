@@ -83,3 +83,33 @@ export function toOpenTsdbResponse(results: SeriesResult[], query: MetricQuery):
     return out;
   });
 }
+
+/**
+ * `JSON.stringify(toOpenTsdbResponse(results, query))`, written straight to text: no object per
+ * series keyed by thousands of timestamps, which costs more to build and to serialize than the
+ * query itself. `dps` keys come in time order, as the object's integer-like keys would.
+ */
+export function toOpenTsdbJson(results: SeriesResult[], query: MetricQuery): string {
+  const echoes = query.showQuery ? query.queries.map((sub, i) => echoSubQuery(sub, i)) : [];
+  const parts: string[] = [];
+  for (const r of results) {
+    let json = `{"metric":${JSON.stringify(r.metric)},"tags":${JSON.stringify(r.tags)},"aggregateTags":${JSON.stringify(r.aggregateTags)},"dps":{`;
+    const dps = r.dps;
+    let first = true;
+    for (let i = 0; i < dps.length; i++) {
+      const ts = dps[i]![0];
+      const key = query.msResolution ? ts : Math.floor(ts / 1000);
+      // Several points in one second: the last one stands, as in the object.
+      if (!query.msResolution && i + 1 < dps.length && Math.floor(dps[i + 1]![0] / 1000) === key) continue;
+      const v = dps[i]![1];
+      const text = v !== null && Number.isFinite(v) ? String(v) : JSON.stringify(encodeValue(v));
+      json += first ? `"${key}":${text}` : `,"${key}":${text}`;
+      first = false;
+    }
+    json += '}';
+    const echo = echoes[r.index];
+    if (echo) json += `,"query":${JSON.stringify(echo)}`;
+    parts.push(`${json}}`);
+  }
+  return `[${parts.join(',')}]`;
+}

@@ -15,7 +15,7 @@ import { decodePutBody } from '../../pipeline/codec/opentsdb-put.ts';
 import type { Ingest } from '../../pipeline/ingest.ts';
 import type { CardinalityLimiter, RateLimiter } from '../../pipeline/limits.ts';
 import { parseQueryBody, parseQueryParams } from '../../pipeline/query/parse.ts';
-import { toOpenTsdbResponse } from '../../pipeline/query/response.ts';
+import { toOpenTsdbJson } from '../../pipeline/query/response.ts';
 import { type Auth, principalOf } from '../auth/http-auth.ts';
 
 export type OpenTsdbApiOptions = {
@@ -145,7 +145,7 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
 
   const answerQuery = async (res: Response, query: MetricQuery) => {
     const results = await store.query(query, scopeOf(principalOf(res)));
-    res.json(toOpenTsdbResponse(results, query));
+    res.type('json').send(toOpenTsdbJson(results, query));
   };
   router.post('/api/query', read, raw, async (req, res) =>
     answerQuery(res, parseQueryBody(parseJson(req), clock.now())),
