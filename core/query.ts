@@ -99,8 +99,11 @@ export type SeriesResult = {
 export type RawSeries = {
   metric: string;
   tags: Tags;
-  ts: number[];
-  values: number[];
+  ts: ArrayLike<number>;
+  values: ArrayLike<number>;
 };
+
+/** A `RawSeries` being built point by point. */
+export type GrowingSeries = RawSeries & { ts: number[]; values: number[] };
 
 export type LookupResult = { metric: string; tags: Tags; tsuid: string };

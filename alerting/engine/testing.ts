@@ -4,7 +4,7 @@
  * source whose series tests and demos append to.
  */
 import { seriesKey, type Tags } from '../../core/model.ts';
-import type { RawSeries } from '../../core/query.ts';
+import type { GrowingSeries, RawSeries } from '../../core/query.ts';
 import { createMemorySource } from '../expr/source.ts';
 import type { Alert, AlertSink } from '../types.ts';
 import type { RuleSource } from './engine.ts';
@@ -54,7 +54,7 @@ export type FeedSource = RuleSource & {
 /** A metric source over series held in memory, answered by the OpenTSDB query engine. */
 export function createFeedSource(): FeedSource {
   const series: RawSeries[] = [];
-  const byKey = new Map<string, RawSeries>();
+  const byKey = new Map<string, GrowingSeries>();
   const memory = createMemorySource(series);
   return {
     series,

@@ -12,7 +12,7 @@ import { FakeClock } from '../../core/clock.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { isHubError } from '../../core/errors.ts';
 import { seriesKey, type Tags } from '../../core/model.ts';
-import type { RawSeries } from '../../core/query.ts';
+import type { GrowingSeries, RawSeries } from '../../core/query.ts';
 import { createRuleEngine } from '../engine/engine.ts';
 import { gcd } from '../engine/schedule.ts';
 import { createMemorySource } from '../expr/source.ts';
@@ -131,7 +131,7 @@ function compare(c: AlertCase, alerts: Alert[]): { ok: boolean; lines: string[] 
 }
 
 function inputSeries(group: TestGroup, intervalMs: number): RawSeries[] {
-  const byKey = new Map<string, RawSeries>();
+  const byKey = new Map<string, GrowingSeries>();
   for (const [i, input] of group.input_series.entries()) {
     let parsed: ReturnType<typeof parseSeries>;
     let values: (number | null)[];

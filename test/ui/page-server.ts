@@ -10,7 +10,7 @@ import express from 'express';
 import { Server } from 'socket.io';
 import type { Clock } from '../../core/clock.ts';
 import { type MetricPoint, seriesKey } from '../../core/model.ts';
-import type { RawSeries } from '../../core/query.ts';
+import type { GrowingSeries, RawSeries } from '../../core/query.ts';
 import { evaluateQuery } from '../../pipeline/query/evaluate.ts';
 import { parseQueryParams } from '../../pipeline/query/parse.ts';
 import { toOpenTsdbResponse } from '../../pipeline/query/response.ts';
@@ -21,7 +21,7 @@ const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.met
 
 /** Raw series of one metric, from the canned points, for the real query engine. */
 function rawSeries(points: readonly MetricPoint[], metric: string): RawSeries[] {
-  const byKey = new Map<string, RawSeries>();
+  const byKey = new Map<string, GrowingSeries>();
   for (const p of [...points].sort((a, b) => a.ts - b.ts)) {
     if (p.metric !== metric) continue;
     const key = seriesKey(p.metric, p.tags);

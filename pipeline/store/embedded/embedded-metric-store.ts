@@ -31,7 +31,11 @@ export type EmbeddedMetricStore = MetricStore & {
   stats(): { series: number; hotPoints: number };
 };
 
-type Segment = { from: number; to: number; read: (sids: number[]) => Promise<Columns> | Columns };
+/** Where a part of the time range is read: DuckDB (`read`), or the in-memory window per series. */
+type Segment = { from: number; to: number } & (
+  | { read: (sids: number[]) => Promise<Columns>; hot?: undefined }
+  | { hot: true }
+);
 
 /** The embedded default MetricStore: a DuckDB file, with the recent window also in memory. */
 export async function createEmbeddedMetricStore(
@@ -95,22 +99,9 @@ export async function createEmbeddedMetricStore(
         to: hot.from - 1,
         read: (sids) => duck.readRaw(sids, Math.max(start, rawFrom), Math.min(end, hot.from - 1)),
       },
-      { from: hot.from, to: Infinity, read: (sids) => readHot(sids, Math.max(start, hot.from), end) },
+      { from: hot.from, to: Infinity, hot: true },
     ];
     return all.filter((s) => s.from <= end && s.to >= start && s.from <= s.to);
-  }
-
-  function readHot(sids: number[], start: number, end: number): Columns {
-    const out: Columns = { sid: [], ts: [], value: [] };
-    for (const sid of sids) {
-      const r = hot.range(sid, start, end);
-      for (let i = 0; i < r.ts.length; i++) {
-        out.sid.push(sid);
-        out.ts.push(r.ts[i]!);
-        out.value.push(r.values[i]!);
-      }
-    }
-    return out;
   }
 
   async function fetch(
@@ -121,13 +112,19 @@ export async function createEmbeddedMetricStore(
   ): Promise<RawSeries[]> {
     const match = compileFilters(sub.filters);
     const entries = index.ofMetric(sub.metric).filter((e) => inScope(e.tags, scope) && match(e.tags));
-    const byId = new Map<number, RawSeries>();
-    for (const e of entries) byId.set(e.id, { metric: e.metric, tags: e.tags, ts: [], values: [] });
+    /** Points read from DuckDB so far, per series. */
+    const disk = new Map<number, { ts: number[]; values: number[] }>();
+    for (const e of entries) disk.set(e.id, { ts: [], values: [] });
     const sids = entries.map((e) => e.id);
+    let hotFrom: number | undefined;
     for (const seg of segments(sub, start, end)) {
+      if (seg.hot) {
+        hotFrom = Math.max(start, hot.from);
+        continue;
+      }
       const cols = await seg.read(sids);
       for (let i = 0; i < cols.ts.length; i++) {
-        const s = byId.get(cols.sid[i]!)!;
+        const s = disk.get(cols.sid[i]!)!;
         const t = cols.ts[i]!;
         const n = s.ts.length;
         if (n > 0 && s.ts[n - 1] === t) s.values[n - 1] = cols.value[i]!;
@@ -137,7 +134,33 @@ export async function createEmbeddedMetricStore(
         }
       }
     }
-    return [...byId.values()].filter((s) => s.ts.length > 0);
+    const out: RawSeries[] = [];
+    for (const e of entries) {
+      const s = disk.get(e.id)!;
+      // The in-memory window comes last: taken whole when nothing came from disk, else appended
+      // (a point at the last time read from disk replaces it).
+      const h = hotFrom === undefined ? undefined : hot.range(e.id, hotFrom, end);
+      let ts: ArrayLike<number> = s.ts;
+      let values: ArrayLike<number> = s.values;
+      if (h && h.ts.length > 0) {
+        if (s.ts.length === 0) {
+          ts = h.ts;
+          values = h.values;
+        } else {
+          let from = 0;
+          if (s.ts[s.ts.length - 1] === h.ts[0]) {
+            s.values[s.values.length - 1] = h.values[0]!;
+            from = 1;
+          }
+          for (let i = from; i < h.ts.length; i++) {
+            s.ts.push(h.ts[i]!);
+            s.values.push(h.values[i]!);
+          }
+        }
+      }
+      if (ts.length > 0) out.push({ metric: e.metric, tags: e.tags, ts, values });
+    }
+    return out;
   }
 
   async function query(q: MetricQuery, scope?: ProjectScope): Promise<SeriesResult[]> {

@@ -1,9 +1,27 @@
-/** Points of one series, in time order. */
-type Column = { ts: number[]; values: number[] };
+/**
+ * Points of one series, in time order, in typed arrays that grow by doubling: a query copies a
+ * range out with one memcpy per array instead of element by element.
+ */
+class Column {
+  ts = new Float64Array(8);
+  values = new Float64Array(8);
+  n = 0;
 
-function lowerBound(arr: number[], x: number): number {
+  reserve(n: number): void {
+    if (n <= this.ts.length) return;
+    const size = Math.max(n, this.ts.length * 2);
+    const ts = new Float64Array(size);
+    const values = new Float64Array(size);
+    ts.set(this.ts.subarray(0, this.n));
+    values.set(this.values.subarray(0, this.n));
+    this.ts = ts;
+    this.values = values;
+  }
+}
+
+function lowerBound(arr: Float64Array, n: number, x: number): number {
   let lo = 0;
-  let hi = arr.length;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (arr[mid]! < x) lo = mid + 1;
@@ -31,50 +49,57 @@ export class HotWindow {
     if (ts < this.from) return;
     let col = this.columns[sid];
     if (!col) {
-      col = { ts: [], values: [] };
+      col = new Column();
       this.columns[sid] = col;
     }
-    const n = col.ts.length;
+    const n = col.n;
     if (n === 0 || col.ts[n - 1]! < ts) {
-      col.ts.push(ts);
-      col.values.push(value);
+      col.reserve(n + 1);
+      col.ts[n] = ts;
+      col.values[n] = value;
+      col.n++;
       this.count++;
       return;
     }
-    const i = lowerBound(col.ts, ts);
+    const i = lowerBound(col.ts, n, ts);
     if (col.ts[i] === ts) {
       col.values[i] = value;
       return;
     }
-    col.ts.splice(i, 0, ts);
-    col.values.splice(i, 0, value);
+    col.reserve(n + 1);
+    col.ts.copyWithin(i + 1, i, n);
+    col.values.copyWithin(i + 1, i, n);
+    col.ts[i] = ts;
+    col.values[i] = value;
+    col.n++;
     this.count++;
   }
 
-  /** Points of a series with start ≤ ts ≤ end. */
-  range(sid: number, start: number, end: number): { ts: number[]; values: number[] } {
+  /** Points of a series with start ≤ ts ≤ end: copies, which later writes do not change. */
+  range(sid: number, start: number, end: number): { ts: Float64Array; values: Float64Array } {
     const col = this.columns[sid];
-    if (!col) return { ts: [], values: [] };
-    const a = lowerBound(col.ts, start);
-    const b = lowerBound(col.ts, end + 1);
+    if (!col) return { ts: new Float64Array(0), values: new Float64Array(0) };
+    const a = lowerBound(col.ts, col.n, start);
+    const b = lowerBound(col.ts, col.n, end + 1);
     return { ts: col.ts.slice(a, b), values: col.values.slice(a, b) };
   }
 
   /** The newest point of a series. */
   last(sid: number): { ts: number; value: number } | undefined {
     const col = this.columns[sid];
-    if (!col || col.ts.length === 0) return undefined;
-    return { ts: col.ts[col.ts.length - 1]!, value: col.values[col.values.length - 1]! };
+    if (!col || col.n === 0) return undefined;
+    return { ts: col.ts[col.n - 1]!, value: col.values[col.n - 1]! };
   }
 
   /** Drops points older than `cutoff`; the window is then complete from `cutoff`. */
   evict(cutoff: number): void {
     if (cutoff <= this.from) return;
     for (const col of this.columns) {
-      if (!col || col.ts.length === 0 || col.ts[0]! >= cutoff) continue;
-      const i = lowerBound(col.ts, cutoff);
-      col.ts.splice(0, i);
-      col.values.splice(0, i);
+      if (!col || col.n === 0 || col.ts[0]! >= cutoff) continue;
+      const i = lowerBound(col.ts, col.n, cutoff);
+      col.ts.copyWithin(0, i, col.n);
+      col.values.copyWithin(0, i, col.n);
+      col.n -= i;
       this.count -= i;
     }
     this.from = cutoff;
