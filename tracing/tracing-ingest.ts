@@ -22,8 +22,9 @@ export type CheckpointedSpanStore = {
     links?: readonly LinkDelta[],
   ): Promise<void>;
   /**
-   * Optional: the same write from the bus records (their JSON, as bytes or text), which the store parses while the
-   * ingest is still decoding and assembling the records (`batch`); resolves with the batch.
+   * Optional: the same write from the bus records (their JSON, as bytes or text), which the
+   * store parses while the ingest is still decoding and assembling them (`batch`); resolves with
+   * the batch.
    */
   writeRecords?(
     records: readonly (string | Uint8Array)[],

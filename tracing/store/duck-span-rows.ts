@@ -40,9 +40,10 @@ export const SPAN_COLUMNS =
   'seq, trace_id, span_id, parent_id, name, kind, service, start, duration, local_ip, local_port, peer_ip, peer_port, remote_service, error, shared, debug, tags, annotations';
 
 /**
- * Inserts bus records (`encodeSpans`: a JSON array of rows, as UTF-8 bytes) numbered from `$2`, parsed by
- * DuckDB: one JSON parse per row (`json_extract_string` with all paths at once), on DuckDB's
- * thread instead of the event loop, and cheaper than building appender chunks in JavaScript.
+ * Inserts the rows of bus records (`encodeSpans`' JSON arrays joined into one, as UTF-8 bytes)
+ * numbered from `$2`, parsed by DuckDB: one JSON parse per row (`json_extract_string` with all
+ * paths at once), on DuckDB's thread instead of the event loop, and cheaper than building
+ * appender chunks in JavaScript.
  * Annotations travel flat (`[ts, value, ...]`) and are stored as `[{"ts", "value"}]`.
  */
 export const INSERT_RECORD = `INSERT INTO spans (seq, trace_id, span_id, parent_id, name, kind, service, start, duration,
