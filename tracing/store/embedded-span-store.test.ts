@@ -10,7 +10,7 @@ import {
   type EmbeddedSpanStore,
   type EmbeddedSpanStoreOptions,
 } from './embedded-span-store.ts';
-import { S, span, T, US } from './span-fixtures.ts';
+import { fullSpan, span, T, US } from './span-fixtures.ts';
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -71,19 +71,9 @@ describe('embedded span store', () => {
 
   it('keeps every Zipkin field through a write and a read from disk', async () => {
     const { store } = await open({ cacheSpans: 0 });
-    const full: TraceSpan = span(1, 1, {
-      parentId: S(9),
-      kind: 'client',
-      localIp: '10.0.0.1',
-      localPort: 8080,
-      peerIp: '::1',
-      peerPort: 5432,
-      remoteService: 'db',
+    const full: TraceSpan = fullSpan(1, 1, {
       tags: { 'sql.query': 'select "x"' },
       annotations: [{ ts: US + 5, value: 'ws' }],
-      error: true,
-      shared: true,
-      debug: true,
     });
     await store.write([full]);
     expect(await store.getTrace(T(1))).toEqual([full]);

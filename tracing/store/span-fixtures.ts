@@ -20,3 +20,20 @@ export function span(t: number, s: number, over: Partial<TraceSpan> = {}): Trace
     ...over,
   };
 }
+
+/** A client span with every optional field set (tags and annotations come with `over`). */
+export function fullSpan(t: number, s: number, over: Partial<TraceSpan> = {}): TraceSpan {
+  return span(t, s, {
+    parentId: S(9),
+    kind: 'client',
+    localIp: '10.0.0.1',
+    localPort: 8080,
+    peerIp: '::1',
+    peerPort: 5432,
+    remoteService: 'db',
+    error: true,
+    shared: true,
+    debug: true,
+    ...over,
+  });
+}

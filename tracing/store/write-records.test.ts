@@ -7,28 +7,18 @@ import { tempDir } from '../../test/harness.ts';
 import { encodeSpans } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
 import { createEmbeddedSpanStore, type EmbeddedSpanStore } from './embedded-span-store.ts';
-import { S, span, T, US } from './span-fixtures.ts';
+import { fullSpan, S, span, T, US } from './span-fixtures.ts';
 
 const text = (spans: readonly TraceSpan[]) => Buffer.from(encodeSpans(spans)).toString('utf8');
 
 /** Spans that exercise every column, escapes and the extremes of the numbers. */
 const VARIED: TraceSpan[] = [
-  span(1, 1, {
-    parentId: S(9),
-    kind: 'client',
-    localIp: '10.0.0.1',
-    localPort: 8080,
-    peerIp: '::1',
-    peerPort: 5432,
-    remoteService: 'db',
+  fullSpan(1, 1, {
     tags: { 'sql.query': 'select "x" from \\t', ü: 'ü 😀 \u2028 \n' },
     annotations: [
       { ts: US + 5, value: 'ws' },
       { ts: US + 7, value: 'wr "quoted"' },
     ],
-    error: true,
-    shared: true,
-    debug: true,
   }),
   span(1, 2, { kind: 'local', start: 0, duration: 0, name: '' }),
   span(1, 3, { kind: 'producer', start: Number.MAX_SAFE_INTEGER, name: 'send\u0000\u001f' }),
