@@ -29,6 +29,7 @@ import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawnHub } from '../test/hub-process.ts';
 import { type Batch, Load, type LoadFormat } from './load.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -329,8 +330,18 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.exit(130);
   });
 
-function track(child: ChildProcess, name: string): () => string {
+/** Kills the child with the bench, and says so when it exits unasked. */
+function watch(child: ChildProcess, name: string): void {
   live.add(child);
+  child.on('exit', (code, signal) => {
+    live.delete(child);
+    if (!stopping.has(child)) log(`${name} (pid ${child.pid}) exited unexpectedly: ${signal ?? code}`);
+  });
+}
+
+/** `watch`, and the child's output (its last 100–200 KB). */
+function track(child: ChildProcess, name: string): () => string {
+  watch(child, name);
   let out = '';
   const add = (d: Buffer) => {
     out += d.toString();
@@ -338,10 +349,6 @@ function track(child: ChildProcess, name: string): () => string {
   };
   child.stdout?.on('data', add);
   child.stderr?.on('data', add);
-  child.on('exit', (code, signal) => {
-    live.delete(child);
-    if (!stopping.has(child)) log(`${name} (pid ${child.pid}) exited unexpectedly: ${signal ?? code}`);
-  });
   return () => out;
 }
 
@@ -360,48 +367,22 @@ async function startHub(phase: string): Promise<Instance> {
   const dir = await mkdtemp(join(tmpdir(), `bench-hub-${phase}-`));
   tempDirs.add(dir);
   const nodeArgs = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      'bin/obs.mjs',
-      'hub',
-      '--port',
-      '0',
-      '--telnet-port',
-      '0',
-      '--data-dir',
-      dir,
-      '--no-agent',
-      '--log-level',
-      'warn',
-    ],
-    { cwd: HUB_DIR, env: { ...process.env, OBS_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const output = track(child, 'hub');
   const spawnedAt = performance.now();
-  const started = Date.now();
-  for (;;) {
-    const m = /running at http:\/\/[^:]+:(\d+)\/ .*telnet on port (\d+)/.exec(output());
-    if (m) {
-      const port = Number(m[1]);
-      return {
-        system: 'hub',
-        pid: child.pid!,
-        dir,
-        putPort: port,
-        telnetPort: Number(m[2]),
-        apiPort: port,
-        child,
-        spawnedAt,
-        output,
-        stop: () => stopChild(child),
-      };
-    }
-    if (child.exitCode !== null) throw new Error(`obs hub exited with ${child.exitCode}: ${output()}`);
-    if (Date.now() - started > 60_000) throw new Error(`obs hub did not start in 60 s: ${output()}`);
-    await sleep(50);
-  }
+  const hub = await spawnHub(dir, ['--no-agent'], { nodeArgs, cwd: HUB_DIR });
+  watch(hub.child, 'hub');
+  const port = Number(new URL(hub.url).port);
+  return {
+    system: 'hub',
+    pid: hub.child.pid!,
+    dir,
+    putPort: port,
+    telnetPort: hub.telnetPort,
+    apiPort: port,
+    child: hub.child,
+    spawnedAt,
+    output: hub.output,
+    stop: () => stopChild(hub.child),
+  };
 }
 
 async function startVm(phase: string): Promise<Instance> {

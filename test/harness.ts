@@ -10,7 +10,7 @@ import type { Clock } from '../core/clock.ts';
 import { type HubConfig, loadConfig } from '../core/config.ts';
 import { silentLogger } from '../core/logger.ts';
 
-export { type ChildHub, exited, spawnHub, stopHub } from './hub-process.ts';
+export { type ChildHub, exited, spawnHub, spawnObs, stopHub } from './hub-process.ts';
 
 export async function tempDir(prefix = 'obs-test-'): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

@@ -7,53 +7,61 @@ import { join } from 'node:path';
 
 export type ChildHub = { url: string; telnetPort: number; child: ChildProcess; output: () => string };
 
+export type ObsProcess = { child: ChildProcess; output: () => string; ready: RegExpExecArray };
+
+export type SpawnOptions = {
+  /** Arguments for node itself (`--cpu-prof`, ...). */
+  nodeArgs?: string[];
+  /** The checkout to run `bin/obs.mjs` from (default: this one). */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+};
+
 /**
- * Runs `obs hub` as a separate process, as a user would, and waits for its URL. `nodeArgs` go to
- * node itself (`--cpu-prof`, ...).
+ * Runs `obs <args>` as a separate process, as a user would, and waits until its output matches
+ * `ready` (failing with that output if it exits or takes longer than the timeout, 60 s).
  */
+export async function spawnObs(
+  args: string[],
+  ready: RegExp,
+  options: SpawnOptions = {},
+): Promise<ObsProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'bin/obs.mjs', ...args], {
+    cwd: options.cwd ?? join(import.meta.dirname, '..'),
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const add = (d: Buffer) => {
+    out += d;
+  };
+  child.stdout!.on('data', add);
+  child.stderr!.on('data', add);
+  const what = `obs ${args[0]}`;
+  const limit = options.startTimeoutMs ?? 60_000;
+  const started = Date.now();
+  for (;;) {
+    const m = ready.exec(out);
+    if (m) return { child, output: () => out, ready: m };
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}: ${out}`);
+    if (Date.now() - started > limit) throw new Error(`${what} did not start in ${limit / 1000} s: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `obs hub` on free ports and a data dir of its own, without a config file; waits for its URL. */
 export async function spawnHub(
   dataDir: string,
   extraArgs: string[] = [],
-  options: { nodeArgs?: string[]; startTimeoutMs?: number } = {},
+  options: SpawnOptions = {},
 ): Promise<ChildHub> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...(options.nodeArgs ?? []),
-      'bin/obs.mjs',
-      'hub',
-      '--port',
-      '0',
-      '--telnet-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-      ...extraArgs,
-    ],
-    {
-      cwd: join(import.meta.dirname, '..'),
-      env: { ...process.env, OBS_CONFIG: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const { child, output, ready } = await spawnObs(
+    ['hub', '--port', '0', '--telnet-port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
+    /running at (http:\/\/\S+) .*telnet on port (\d+)/,
+    { ...options, env: { ...(options.env ?? process.env), OBS_CONFIG: '' } },
   );
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const started = Date.now();
-  for (;;) {
-    const m = /running at (http:\/\/\S+) .*telnet on port (\d+)/.exec(out);
-    if (m) return { url: m[1]!, telnetPort: Number(m[2]), child, output: () => out };
-    if (child.exitCode !== null) throw new Error(`obs hub exited with ${child.exitCode}: ${out}`);
-    const limit = options.startTimeoutMs ?? 60_000;
-    if (Date.now() - started > limit) throw new Error(`obs hub did not start in ${limit / 1000} s: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return { url: ready[1]!, telnetPort: Number(ready[2]), child, output };
 }
 
 /** Resolves when the child has exited, also if it already had. */

@@ -3,7 +3,7 @@
  * VictoriaMetrics (and OpenSearch), and the Kafka consumer groups they share. Engines come from
  * scripts/engines/*.sh on their fixed ports; points-stream.ts writes and counts the points.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { TEST_BROKER } from '../../pipeline/bus/kafka/test-broker.ts';
 import { METRICS_TOPIC } from '../../pipeline/ingest.ts';
 import { OPENSEARCH, VM_HTTP, VM_PUT } from '../engines.ts';
-import { type ChildHub, exited, spawnHub, stopHub } from '../harness.ts';
+import { type ChildHub, exited, spawnHub, spawnObs, stopHub } from '../harness.ts';
 
 export { type Engine, engineMissing, OPENSEARCH, skipWithout, VM_HTTP, VM_PUT } from '../engines.ts';
 export { stopHub };
@@ -66,37 +66,11 @@ export async function spawnAgent(
   tags: Record<string, string>,
 ): Promise<AgentProcess> {
   const tagArgs = Object.entries(tags).flatMap(([k, v]) => ['--tag', `${k}=${v}`]);
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/obs.mjs',
-      'agent',
-      '--hub',
-      hub,
-      '--interval',
-      '250ms',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-      ...tagArgs,
-    ],
-    { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
+  const { child, output } = await spawnObs(
+    ['agent', '--hub', hub, '--interval', '250ms', '--data-dir', dataDir, '--log-level', 'info', ...tagArgs],
+    /obs agent is shipping/,
   );
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const started = Date.now();
-  while (!out.includes('obs agent is shipping')) {
-    if (child.exitCode !== null) throw new Error(`obs agent exited with ${child.exitCode}: ${out}`);
-    if (Date.now() - started > 60_000) throw new Error(`obs agent did not start in 60 s: ${out}`);
-    await sleep(50);
-  }
-  return { child, output: () => out };
+  return { child, output };
 }
 
 export type ShipperStats = {
