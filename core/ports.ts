@@ -30,13 +30,26 @@ export type SubscribeOptions = {
   /** Consumers of one group share the records; each group sees every record. */
   group: string;
   /**
-   * Handles one batch. Offsets are committed only after it resolves; if it rejects, the same
-   * records are delivered again after a backoff. It must therefore be idempotent.
+   * Handles one batch (records of one partition). Offsets are committed only after it resolves,
+   * up to the batch's last record or, when it answers `commitUpTo`, no further than that offset
+   * (later records are delivered again after a restart). If it rejects, the same records are
+   * delivered again after a backoff. It must therefore be idempotent.
    */
-  onBatch(records: BusRecord[]): Promise<void>;
+  onBatch(records: BusRecord[]): Promise<BatchResult>;
   /** Upper bound of one batch, in bytes of values. */
   maxBatchBytes?: number;
 };
+
+/** How far a handled batch may be committed: records after `commitUpTo` are not durable yet. */
+export type BatchCommit = { commitUpTo: number };
+/** What a batch handler answers: nothing (commit the whole batch) or how far to commit. */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers that answer nothing are `async () => {}`.
+export type BatchResult = void | BatchCommit;
+
+/** The offset to commit after a batch ending at `last`: the next to read, or less if held back. */
+export function commitOffset(last: number, answer: BatchResult): number {
+  return answer ? Math.min(last, answer.commitUpTo) + 1 : last + 1;
+}
 
 export type Subscription = {
   /** Stops delivery; the batch in flight finishes and is committed first. */
@@ -100,12 +113,18 @@ export type WriteCheckpoint = { stream: string; offset: number };
 
 export type MetricStore = {
   /**
-   * Stores points durably. With a checkpoint, the store records it in the same transaction, and
-   * `checkpoint(stream)` tells the last one stored.
+   * Stores points. Without a checkpoint they are durable once it resolves. With one, the store
+   * records it in the same transaction, and `checkpoint(stream)` tells the last one stored; a
+   * store may keep the newest points in memory a while (see `durableUpTo`), the bus holding them.
    */
   write(points: MetricPoint[], checkpoint?: WriteCheckpoint): Promise<void>;
-  /** The last checkpoint stored for `stream`, or -1. */
+  /** The last checkpoint stored for `stream`, or -1: a restart replays the records after it. */
   checkpoint(stream: string): Promise<number>;
+  /**
+   * The offset of `stream` up to which every point written is durable in the store; the bus must
+   * keep the records after it. Absent: every write is durable when it resolves.
+   */
+  durableUpTo?(stream: string): number;
   /** Evaluates an OpenTSDB-style query over the series in scope. */
   query(query: MetricQuery, scope?: ProjectScope): Promise<SeriesResult[]>;
   /** Names for auto-completion: metrics, tag keys or tag values starting with `prefix`, of the series in scope. */

@@ -6,7 +6,7 @@
 import type { Logger } from '../core/logger.ts';
 import type { HubInstruments } from '../core/metrics.ts';
 import { type MetricPoint, seriesKey } from '../core/model.ts';
-import type { Bus, BusMessage, BusRecord, MetricStore, Subscription } from '../core/ports.ts';
+import type { BatchCommit, Bus, BusMessage, BusRecord, MetricStore, Subscription } from '../core/ports.ts';
 import {
   decodePoints,
   encodeBinaryPoints,
@@ -73,12 +73,17 @@ export function createIngest(options: IngestOptions): Ingest {
     return offset;
   }
 
-  async function onBatch(records: BusRecord[]): Promise<void> {
+  async function onBatch(records: BusRecord[]): Promise<BatchCommit | undefined> {
     const partitions = new Set(records.map((r) => r.partition));
+    let commitUpTo = Number.POSITIVE_INFINITY;
     for (const partition of partitions) {
       const upTo = await storedUpTo(partition);
       await writeBatch(records.filter((r) => r.partition === partition && r.offset > upTo));
+      // A store holding points in memory (on the bus only) keeps the bus from committing them.
+      const durable = store.durableUpTo?.(`${topic}/${partition}`);
+      if (durable !== undefined) commitUpTo = Math.min(commitUpTo, Math.max(upTo, durable));
     }
+    return commitUpTo === Number.POSITIVE_INFINITY ? undefined : { commitUpTo };
   }
 
   async function writeBatch(fresh: BusRecord[]): Promise<void> {

@@ -198,6 +198,34 @@ export function runBusContract(name: string, makeBus: () => Promise<BusFixture>)
       expect(all.map((r) => str(r.value))).toEqual(expected);
     });
 
+    it('commits no further than a handler says: a re-opened group gets the held-back records again', async () => {
+      const topic = unique('t');
+      const group = unique('g');
+      await bus.publish(topic, messages('held', 30));
+      const first = createRecorder();
+      const sub = await bus.subscribe({
+        topic,
+        group,
+        async onBatch(batch) {
+          await first.onBatch(batch);
+          // The first 10 records are "durable"; the handler keeps the rest for itself.
+          return { commitUpTo: first.records[9]?.offset ?? batch[0]!.offset - 1 };
+        },
+      });
+      await first.until(30);
+      await sub.close();
+
+      const second = createRecorder();
+      await subscribe(topic, group, second);
+      await second.until(20);
+      await drain(bus, topic, second);
+      expect(second.records.slice(0, -1).map((r) => str(r.value))).toEqual(
+        messages('held', 30)
+          .slice(10)
+          .map((m) => str(m.value)),
+      );
+    });
+
     it('keeps every record of concurrent publishes, each publish in its own order', async () => {
       const topic = unique('t');
       const publishers = 25;

@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../../../core/clock.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { BusRecord, Subscription } from '../../../core/ports.ts';
+import { type BatchResult, type BusRecord, commitOffset, type Subscription } from '../../../core/ports.ts';
 import type { OffsetStore } from './offset-store.ts';
 import type { TopicLog } from './topic-log.ts';
 
@@ -20,7 +20,7 @@ export type ConsumerOptions = {
   log: TopicLog;
   offsets: OffsetStore;
   group: string;
-  onBatch(records: BusRecord[]): Promise<void>;
+  onBatch(records: BusRecord[]): Promise<BatchResult>;
   maxBatchBytes: number;
   clock: Clock;
   logger: Logger;
@@ -102,8 +102,9 @@ export class Consumer implements Subscription {
       logger.error('bus: cannot read the log', { offset: position, attempt, error });
       return undefined;
     }
+    let answer: BatchResult;
     try {
-      await this.o.onBatch(records);
+      answer = await this.o.onBatch(records);
     } catch (error) {
       logger.error('bus: batch handler failed; the batch will be delivered again', {
         offset: position,
@@ -115,11 +116,12 @@ export class Consumer implements Subscription {
       return undefined;
     }
     const next = records.at(-1)!.offset + 1;
+    const commit = commitOffset(next - 1, answer);
     try {
-      await offsets.commit(group, next, clock.now());
+      if (commit > (offsets.get(group) ?? -1)) await offsets.commit(group, commit, clock.now());
     } catch (error) {
       // The batch is handled; the next commit covers it, or it is redelivered after a restart.
-      logger.error('bus: cannot commit the offset', { offset: next, error });
+      logger.error('bus: cannot commit the offset', { offset: commit, error });
     }
     return next;
   }

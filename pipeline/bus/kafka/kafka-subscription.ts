@@ -7,7 +7,12 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Clock } from '../../../core/clock.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { BusRecord, SubscribeOptions, Subscription } from '../../../core/ports.ts';
+import {
+  type BusRecord,
+  commitOffset,
+  type SubscribeOptions,
+  type Subscription,
+} from '../../../core/ports.ts';
 import { backoffMs, chunkByBytes, toBusRecord } from './record-mapping.ts';
 
 export type SubscriptionOptions = SubscribeOptions & {
@@ -57,11 +62,10 @@ export async function startSubscription(options: SubscriptionOptions): Promise<S
     });
 
   /** Calls onBatch until it succeeds; false when the partition was taken away or the subscription closes first. */
-  async function deliver(chunk: BusRecord[], payload: EachBatchPayload): Promise<boolean> {
+  async function deliver(chunk: BusRecord[], payload: EachBatchPayload): Promise<number | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await onBatch(chunk);
-        return true;
+        return commitOffset(chunk.at(-1)!.offset, await onBatch(chunk));
       } catch (e) {
         const retryInMs = backoffMs(attempt, retry.initialMs, retry.maxMs);
         logger.error('a bus batch failed; delivering it again', {
@@ -72,24 +76,32 @@ export async function startSubscription(options: SubscriptionOptions): Promise<S
           retryInMs,
         });
         await pause(retryInMs);
-        if (closing || !payload.isRunning() || payload.isStale()) return false;
+        if (closing || !payload.isRunning() || payload.isStale()) return undefined;
         // Tells the coordinator this member is alive while it retries a long time.
         await payload.heartbeat();
       }
     }
   }
 
+  /** The offset committed last per partition: a held-back commit never moves it backwards. */
+  const committed = new Map<number, number>();
+
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const records = batch.messages.map((m) => toBusRecord(batch.topic, batch.partition, m));
     for (const chunk of chunkByBytes(records, maxBatchBytes)) {
       if (closing || !payload.isRunning() || payload.isStale()) return;
-      if (!(await deliver(chunk, payload))) return;
-      const next = String(chunk.at(-1)!.offset + 1);
+      const next = await deliver(chunk, payload);
+      if (next === undefined) return;
       payload.resolveOffset(chunk.at(-1)!.offset.toString());
-      await payload.commitOffsetsIfNecessary({
-        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
-      });
+      if (next > (committed.get(batch.partition) ?? -1)) {
+        await payload.commitOffsetsIfNecessary({
+          topics: [
+            { topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(next) }] },
+          ],
+        });
+        committed.set(batch.partition, next);
+      }
       await payload.heartbeat();
     }
   }
