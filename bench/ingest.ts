@@ -661,8 +661,20 @@ type DiskResult = {
   settleSeconds: number;
   /** The whole data dir (hub: bus + store; VictoriaMetrics: -storageDataPath). */
   all: { apparent: number; allocated: number; perPoint: number };
-  /** Hub only: metrics.duckdb + metrics.duckdb.wal. */
-  store?: { apparent: number; allocated: number; perPoint: number; duckdb: number; wal: number };
+  /**
+   * Hub only: metrics.duckdb + metrics.duckdb.wal, per point sealed into it (`open` points were
+   * still gathering into chunks, durable on the bus only).
+   */
+  store?: {
+    apparent: number;
+    allocated: number;
+    perPoint: number;
+    duckdb: number;
+    wal: number;
+    open: number;
+  };
+  /** Hub only: the store file once the hub stopped cleanly, which seals every open chunk. */
+  storeStopped?: { allocated: number; perPoint: number };
   /** Hub only: the bus directory. */
   bus?: { apparent: number; allocated: number };
 };
@@ -709,16 +721,35 @@ async function diskAfterIngest(inst: Instance, points: number): Promise<DiskResu
       ? await diskUsage(join(inst.dir, 'metrics', 'metrics.duckdb.wal'))
       : { apparent: 0, allocated: 0 };
     const allocated = duck.allocated + wal.allocated;
+    const agent = newAgent();
+    const open = await scrape(agent, inst.apiPort, 'obs_store_open_points');
+    agent.destroy();
     result.store = {
       apparent: duck.apparent + wal.apparent,
       allocated,
-      perPoint: allocated / points,
+      perPoint: allocated / (points - open),
       duckdb: duck.allocated,
       wal: wal.allocated,
+      open,
     };
     result.bus = await diskUsage(join(inst.dir, 'bus'));
   }
   return result;
+}
+
+/** The hub's store file (and WAL) after a clean stop: every point is in it then. */
+async function storeAfterStop(
+  inst: Instance,
+  points: number,
+): Promise<{ allocated: number; perPoint: number }> {
+  let allocated = 0;
+  for (const name of ['metrics.duckdb', 'metrics.duckdb.wal']) {
+    const path = join(inst.dir, 'metrics', name);
+    if (existsSync(path)) allocated += (await diskUsage(path)).allocated;
+  }
+  const perPoint = allocated / points;
+  log(`hub store after a clean stop (every point sealed): ${fixed(perPoint)} bytes/point`);
+  return { allocated, perPoint };
 }
 
 /** Rows in VictoriaMetrics' data parts on disk, from the part directory names. */
@@ -1048,13 +1079,19 @@ async function putPhase(system: SystemName, out: SystemResult): Promise<void> {
       out.disk = await diskAfterIngest(inst, out.put.points);
       log(
         `${LABEL[system]} disk: ${fixed(out.disk.all.perPoint)} bytes/point (whole data dir)` +
-          (out.disk.store ? `, ${fixed(out.disk.store.perPoint)} bytes/point (store file + wal)` : ''),
+          (out.disk.store
+            ? `, ${fixed(out.disk.store.perPoint)} bytes/point (store file + wal` +
+              (out.disk.store.open > 0 ? `; ${out.disk.store.open} points not sealed yet, left out` : '') +
+              ')'
+            : ''),
       );
       if (!args['skip-query'])
         await record(out, system, 'query', async () => {
           out.query = await queryBench(inst);
         });
     } finally {
+      await inst.stop();
+      if (out.disk?.store && out.put) out.disk.storeStopped = await storeAfterStop(inst, out.put.points);
       await removeInstance(inst);
       await profileOf(out, inst, args['skip-query'] ? '/api/put' : '/api/put, then the query');
     }
@@ -1269,6 +1306,9 @@ function printTable(
   add('/api/put other processes cores', h?.put?.ack.otherCores, v?.put?.ack.otherCores, cores, false);
   add('/api/put server peak RSS', h?.put?.peakRssBytes, v?.put?.peakRssBytes, mib);
   add('disk bytes/point, store (duckdb+wal)', h?.disk?.store?.perPoint, v?.disk?.all.perPoint, (x) =>
+    fixed(x, 2),
+  );
+  add('disk bytes/point, store after a stop', h?.disk?.storeStopped?.perPoint, v?.disk?.all.perPoint, (x) =>
     fixed(x, 2),
   );
   add('disk bytes/point, whole data dir', h?.disk?.all.perPoint, v?.disk?.all.perPoint, (x) => fixed(x, 2));

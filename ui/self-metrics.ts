@@ -123,6 +123,15 @@ export function createSelfMetrics(): SelfMetrics {
           if (hot !== undefined) this.set(hot);
         },
       });
+      new client.Gauge({
+        name: 'obs_store_open_points',
+        help: 'Points not yet sealed into the store file: held in memory, durable on the bus.',
+        registers: [registry],
+        collect() {
+          const open = store.stats?.()['openPoints'];
+          if (open !== undefined) this.set(open);
+        },
+      });
     },
   };
 }

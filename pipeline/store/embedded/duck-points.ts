@@ -1,15 +1,19 @@
 import {
   BIGINT,
+  BLOB,
   DOUBLE,
   type DuckDBAppender,
+  DuckDBBlobValue,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
+  type DuckDBValue,
   INTEGER,
   VARCHAR,
 } from '@duckdb/node-api';
 import { HubError } from '../../../core/errors.ts';
 import type { WriteCheckpoint } from '../../../core/ports.ts';
+import { decodeChunk } from './chunk-codec.ts';
 import { duckFileBytes, SerialQueue } from './duck-file.ts';
 import type { SeriesEntry } from './series-index.ts';
 
@@ -17,9 +21,26 @@ export type Columns = { sid: number[]; ts: number[]; value: number[] };
 export type RollupTable = 'rollup_1m' | 'rollup_1h';
 /** Which stored statistic a roll-up answers with. */
 export type RollupStat = 'sum' | 'min' | 'max' | 'count' | 'avg';
+/** A sealed chunk of one series: `n` points from t0 to t1, encoded by `encodeChunk`. */
+export type SealedChunk = { sid: number; t0: number; t1: number; n: number; data: Uint8Array };
+/** What one write transaction stores. */
+export type WriteSet = {
+  series: SeriesEntry[];
+  chunks: SealedChunk[];
+  /** Points at or before their series' last sealed chunk end: kept as rows. */
+  late: Columns;
+  checkpoints: WriteCheckpoint[];
+};
+/**
+ * Up to where old data has been rolled up: raw points older than `raw` live only in the 1 m
+ * roll-ups, and 1 m buckets older than `minute` only in the 1 h ones.
+ */
+export type RolledUp = { raw: number; minute: number };
 
 const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS series (id INTEGER, metric VARCHAR, tags VARCHAR)',
+  'CREATE TABLE IF NOT EXISTS chunks (sid INTEGER, t0 BIGINT, t1 BIGINT, n INTEGER, rolled BIGINT, data BLOB)',
+  // Late points (and every raw point of files written before chunks existed).
   'CREATE TABLE IF NOT EXISTS points (sid INTEGER, ts BIGINT, value DOUBLE)',
   'CREATE TABLE IF NOT EXISTS rollup_1m (sid INTEGER, ts BIGINT, cnt BIGINT, sum DOUBLE, min DOUBLE, max DOUBLE)',
   'CREATE TABLE IF NOT EXISTS rollup_1h (sid INTEGER, ts BIGINT, cnt BIGINT, sum DOUBLE, min DOUBLE, max DOUBLE)',
@@ -27,14 +48,17 @@ const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS meta (k VARCHAR PRIMARY KEY, v BIGINT)',
 ];
 
-const CHUNK = 2048;
+const APPEND = 2048;
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
+/** "Nothing rolled up yet". */
+const NEVER = Number.MIN_SAFE_INTEGER;
 
 /**
- * The DuckDB file of the embedded metric store: raw points, 1 m and 1 h roll-ups, the series
- * table and the ingest checkpoints. Writes go through one connection, one at a time; reads use
- * another, so a long query does not hold up ingest.
+ * The DuckDB file of the embedded metric store: sealed chunks of raw points, late points as rows,
+ * 1 m and 1 h roll-ups of what is past raw retention, the series table and the ingest
+ * checkpoints. Writes go through one connection, one at a time; reads use another, so a long
+ * query does not hold up ingest.
  */
 export class DuckPoints {
   private readonly queue = new SerialQueue();
@@ -44,8 +68,7 @@ export class DuckPoints {
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
-    private readonly pointsAppender: DuckDBAppender,
-    private readonly seriesAppender: DuckDBAppender,
+    private readonly appenders: { points: DuckDBAppender; series: DuckDBAppender; chunks: DuckDBAppender },
   ) {}
 
   static async open(path: string): Promise<DuckPoints> {
@@ -60,16 +83,29 @@ export class DuckPoints {
     }
     const writer = await instance.connect();
     for (const sql of SCHEMA) await writer.run(sql);
-    await writer.run("INSERT OR IGNORE INTO meta VALUES ('dirty', 9223372036854775807)");
     const reader = await instance.connect();
-    const points = await writer.createAppender('points');
-    const series = await writer.createAppender('series');
-    return new DuckPoints(path, instance, writer, reader, points, series);
+    const appenders = {
+      points: await writer.createAppender('points'),
+      series: await writer.createAppender('series'),
+      chunks: await writer.createAppender('chunks'),
+    };
+    return new DuckPoints(path, instance, writer, reader, appenders);
   }
 
   /** One transaction at a time on the writer. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     return this.queue.run(fn);
+  }
+
+  private async transaction(what: string, fn: () => Promise<void>, canRetry = true): Promise<void> {
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      await fn();
+      await this.writer.run('COMMIT');
+    } catch (e) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      throw new HubError('STORE_FAILED', `${what} failed: ${(e as Error).message}`, { cause: e, canRetry });
+    }
   }
 
   async loadSeries(): Promise<{ id: number; metric: string; tags: Record<string, string> }[]> {
@@ -81,73 +117,112 @@ export class DuckPoints {
     }));
   }
 
-  /** Every raw point with ts ≥ from, to rebuild the hot window after a restart. */
-  async loadSince(from: number): Promise<Columns> {
-    const r = await this.reader.runAndReadAll(
-      'SELECT sid, ts::DOUBLE, value FROM points WHERE ts >= ? ORDER BY sid, ts',
-      [BigInt(from)],
-    );
-    return toColumns(r.getColumns());
+  /** The end of each series' last sealed chunk. */
+  async loadSealed(): Promise<Map<number, number>> {
+    const r = await this.reader.runAndReadAll('SELECT sid, max(t1)::DOUBLE FROM chunks GROUP BY sid');
+    return new Map(r.getRows().map(([sid, t1]) => [Number(sid), Number(t1)]));
   }
 
-  /** Appends points (and the series first seen with them) and the checkpoint, atomically. */
-  write(newSeries: SeriesEntry[], cols: Columns, checkpoint?: WriteCheckpoint): Promise<void> {
+  /**
+   * The roll-up boundaries. A file from before chunks existed rolled up everything as it came:
+   * its roll-ups of what is still raw are dropped, as they are rolled up again when raw expires.
+   */
+  async rolledUp(now: number, retention: { raw: number; rollup1m: number }): Promise<RolledUp> {
     return this.serial(async () => {
-      await this.writer.run('BEGIN TRANSACTION');
-      try {
-        this.appendSeries(newSeries);
-        this.appendPoints(cols);
-        if (cols.ts.length > 0) {
-          let min = cols.ts[0]!;
-          for (const t of cols.ts) if (t < min) min = t;
-          await this.writer.run("UPDATE meta SET v = least(v, ?) WHERE k = 'dirty'", [BigInt(min)]);
+      const rows = (await this.writer.runAndReadAll('SELECT k, v FROM meta')).getRows();
+      const meta = new Map(rows.map(([k, v]) => [String(k), Number(v)]));
+      const raw = meta.get('raw_rolled');
+      const minute = meta.get('minute_rolled');
+      if (raw !== undefined && minute !== undefined) return { raw, minute };
+      const upgrading = meta.has('dirty');
+      const out = upgrading
+        ? { raw: floorTo(now - retention.raw, MINUTE), minute: floorTo(now - retention.rollup1m, HOUR) }
+        : { raw: NEVER, minute: NEVER };
+      await this.transaction('Recording roll-up boundaries', async () => {
+        if (upgrading) {
+          await this.writer.run('DELETE FROM rollup_1m WHERE ts >= ?', [BigInt(out.raw)]);
+          await this.writer.run('DELETE FROM rollup_1h WHERE ts >= ?', [BigInt(out.minute)]);
+          await this.writer.run("DELETE FROM meta WHERE k = 'dirty'");
         }
-        if (checkpoint)
-          await this.writer.run('INSERT OR REPLACE INTO checkpoints VALUES (?, ?)', [
-            checkpoint.stream,
-            BigInt(checkpoint.offset),
-          ]);
-        await this.writer.run('COMMIT');
-      } catch (e) {
-        await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw new HubError(
-          'STORE_FAILED',
-          `Writing ${cols.ts.length} points failed: ${(e as Error).message}`,
-          {
-            cause: e,
-            canRetry: true,
-          },
-        );
-      }
+        await this.setMeta(out);
+      });
+      return out;
     });
+  }
+
+  private async setMeta(rolled: RolledUp): Promise<void> {
+    await this.writer.run('INSERT OR REPLACE INTO meta VALUES (?, ?), (?, ?)', [
+      'raw_rolled',
+      BigInt(rolled.raw),
+      'minute_rolled',
+      BigInt(rolled.minute),
+    ]);
+  }
+
+  /** Series, sealed chunks, late points and checkpoints, atomically. */
+  write(set: WriteSet): Promise<void> {
+    return this.serial(() =>
+      this.transaction(
+        `Writing ${set.chunks.length} chunks and ${set.late.ts.length} late points`,
+        async () => {
+          this.appendSeries(set.series);
+          this.appendChunks(set.chunks);
+          this.appendPoints(set.late);
+          for (const c of set.checkpoints)
+            await this.writer.run('INSERT OR REPLACE INTO checkpoints VALUES (?, ?)', [
+              c.stream,
+              BigInt(c.offset),
+            ]);
+        },
+      ),
+    );
   }
 
   private appendSeries(entries: SeriesEntry[]): void {
     if (entries.length === 0) return;
-    for (let off = 0; off < entries.length; off += CHUNK) {
-      const part = entries.slice(off, off + CHUNK);
+    for (let off = 0; off < entries.length; off += APPEND) {
+      const part = entries.slice(off, off + APPEND);
       const chunk = DuckDBDataChunk.create([INTEGER, VARCHAR, VARCHAR], part.length);
       chunk.setColumns([
         part.map((e) => e.id),
         part.map((e) => e.metric),
         part.map((e) => JSON.stringify(e.tags)),
       ]);
-      this.seriesAppender.appendDataChunk(chunk);
+      this.appenders.series.appendDataChunk(chunk);
     }
-    this.seriesAppender.flushSync();
+    this.appenders.series.flushSync();
+  }
+
+  private appendChunks(chunks: SealedChunk[]): void {
+    if (chunks.length === 0) return;
+    for (let off = 0; off < chunks.length; off += APPEND) {
+      const part = chunks.slice(off, off + APPEND);
+      const chunk = DuckDBDataChunk.create([INTEGER, BIGINT, BIGINT, INTEGER, BIGINT, BLOB], part.length);
+      chunk.setColumns([
+        part.map((c) => c.sid),
+        part.map((c) => BigInt(c.t0)),
+        part.map((c) => BigInt(c.t1)),
+        part.map((c) => c.n),
+        part.map(() => BigInt(NEVER)),
+        part.map((c) => new DuckDBBlobValue(c.data)),
+      ] as DuckDBValue[][]);
+      this.appenders.chunks.appendDataChunk(chunk);
+    }
+    this.appenders.chunks.flushSync();
   }
 
   private appendPoints(cols: Columns): void {
     const n = cols.ts.length;
-    for (let off = 0; off < n; off += CHUNK) {
-      const size = Math.min(CHUNK, n - off);
+    if (n === 0) return;
+    for (let off = 0; off < n; off += APPEND) {
+      const size = Math.min(APPEND, n - off);
       const ts = new Array<bigint>(size);
       for (let i = 0; i < size; i++) ts[i] = BigInt(cols.ts[off + i]!);
       const chunk = DuckDBDataChunk.create([INTEGER, BIGINT, DOUBLE], size);
       chunk.setColumns([cols.sid.slice(off, off + size), ts, cols.value.slice(off, off + size)]);
-      this.pointsAppender.appendDataChunk(chunk);
+      this.appenders.points.appendDataChunk(chunk);
     }
-    this.pointsAppender.flushSync();
+    this.appenders.points.flushSync();
   }
 
   async checkpoint(stream: string): Promise<number> {
@@ -156,14 +231,53 @@ export class DuckPoints {
     return row ? Number(row[0]) : -1;
   }
 
-  /** Raw points of the given series in [start, end], ordered by series then time. */
-  async readRaw(sids: number[], start: number, end: number): Promise<Columns> {
-    if (sids.length === 0) return { sid: [], ts: [], value: [] };
-    const r = await this.reader.runAndReadAll(
-      `SELECT sid, ts::DOUBLE, value FROM points WHERE sid IN (SELECT unnest(?::INTEGER[])) AND ts BETWEEN ? AND ? ORDER BY sid, ts`,
-      [listValue(sids), BigInt(start), BigInt(end)],
+  /**
+   * Raw points of the given series (every series without `sids`) in [start, end], ordered by
+   * series then time. Every stored copy is listed: a late point at the time of a chunk's point
+   * follows it (readers keep the last).
+   */
+  async readRaw(sids: number[] | undefined, start: number, end: number): Promise<Columns> {
+    if (sids?.length === 0) return { sid: [], ts: [], value: [] };
+    const which = sids ? 'sid IN (SELECT unnest(?::INTEGER[])) AND' : '';
+    const params = (range: bigint[]) => (sids ? [listValue(sids), ...range] : range);
+    const chunks = await this.reader.runAndReadAll(
+      `SELECT sid, data FROM chunks WHERE ${which} t1 >= ? AND t0 <= ? ORDER BY sid, t0`,
+      params([BigInt(start), BigInt(end)]),
     );
-    return toColumns(r.getColumns());
+    const late = toColumns(
+      (
+        await this.reader.runAndReadAll(
+          `SELECT sid, ts::DOUBLE, value FROM points WHERE ${which} ts BETWEEN ? AND ? ORDER BY sid, ts`,
+          params([BigInt(start), BigInt(end)]),
+        )
+      ).getColumns(),
+    );
+    const [csid, cdata] = chunks.getColumns() as [number[], DuckDBBlobValue[]];
+    const out: Columns = { sid: [], ts: [], value: [] };
+    let j = 0;
+    const lateUpTo = (sid: number, ts: number) => {
+      while (j < late.ts.length && (late.sid[j]! < sid || (late.sid[j] === sid && late.ts[j]! <= ts))) {
+        out.sid.push(late.sid[j]!);
+        out.ts.push(late.ts[j]!);
+        out.value.push(late.value[j]!);
+        j++;
+      }
+    };
+    for (let c = 0; c < (csid?.length ?? 0); c++) {
+      const sid = csid![c]!;
+      const points = decodeChunk(cdata![c]!.bytes, `chunk of series ${sid} in ${this.path}`);
+      for (let i = 0; i < points.ts.length; i++) {
+        const t = points.ts[i]!;
+        if (t < start || t > end) continue;
+        lateUpTo(sid, t - 1);
+        out.sid.push(sid);
+        out.ts.push(t);
+        out.value.push(points.values[i]!);
+        lateUpTo(sid, t);
+      }
+    }
+    lateUpTo(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    return out;
   }
 
   /** Roll-up buckets of the given series in [start, end], each answered with `stat`. */
@@ -175,62 +289,82 @@ export class DuckPoints {
     end: number,
   ): Promise<Columns> {
     if (sids.length === 0) return { sid: [], ts: [], value: [] };
-    const expr = stat === 'avg' ? 'sum / cnt' : stat === 'count' ? 'cnt::DOUBLE' : stat;
+    // A bucket may be stored in parts (late points rolled up after it): they are combined here.
+    const expr =
+      stat === 'avg'
+        ? 'sum(sum) / sum(cnt)'
+        : stat === 'count'
+          ? 'sum(cnt)::DOUBLE'
+          : stat === 'sum'
+            ? 'sum(sum)'
+            : `${stat}(${stat})`;
     const r = await this.reader.runAndReadAll(
-      `SELECT sid, ts::DOUBLE, ${expr} FROM ${table} WHERE sid IN (SELECT unnest(?::INTEGER[])) AND ts BETWEEN ? AND ? ORDER BY sid, ts`,
+      `SELECT sid, ts::DOUBLE, ${expr} FROM ${table} WHERE sid IN (SELECT unnest(?::INTEGER[])) AND ts BETWEEN ? AND ?
+       GROUP BY sid, ts ORDER BY sid, ts`,
       [listValue(sids), BigInt(start), BigInt(end)],
     );
     return toColumns(r.getColumns());
   }
 
   /**
-   * Rolls raw points up into 1 m and 1 h buckets from the oldest point written since the last
-   * run (late points included), then deletes what is past retention.
+   * Rolls raw points older than `rawCut` up into 1 m buckets and drops them; rolls 1 m buckets
+   * older than `minuteCut` up into 1 h buckets and drops them; drops 1 h buckets older than
+   * `hourCut`. A chunk that straddles `rawCut` stays, marked as rolled up to it.
    */
-  maintain(now: number, retention: { raw: number; rollup1m: number; rollup1h: number }): Promise<void> {
+  maintain(rawCut: number, minuteCut: number, hourCut: number): Promise<RolledUp> {
     return this.serial(async () => {
-      const dirtyRow = (await this.writer.runAndReadAll("SELECT v FROM meta WHERE k = 'dirty'")).getRows()[0];
-      const dirty = Number(dirtyRow?.[0] ?? Number.MAX_SAFE_INTEGER);
-      const to = Math.floor((now - 2 * MINUTE) / MINUTE) * MINUTE;
-      const from = Math.floor(dirty / MINUTE) * MINUTE;
-      await this.writer.run('BEGIN TRANSACTION');
-      try {
-        if (from < to) {
-          const fromH = Math.floor(from / HOUR) * HOUR;
-          const toH = Math.floor(to / HOUR) * HOUR;
-          await this.rollup('points', 'rollup_1m', MINUTE, from, to);
-          if (fromH < toH) await this.rollup('rollup_1m', 'rollup_1h', HOUR, fromH, toH);
-          await this.writer.run("UPDATE meta SET v = ? WHERE k = 'dirty'", [BigInt(Math.min(to, toH))]);
-        }
-        await this.writer.run('DELETE FROM points WHERE ts < ?', [BigInt(now - retention.raw)]);
-        await this.writer.run('DELETE FROM rollup_1m WHERE ts < ?', [BigInt(now - retention.rollup1m)]);
-        await this.writer.run('DELETE FROM rollup_1h WHERE ts < ?', [BigInt(now - retention.rollup1h)]);
-        await this.writer.run('COMMIT');
-      } catch (e) {
-        await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw new HubError('STORE_FAILED', `Store maintenance failed: ${(e as Error).message}`, { cause: e });
-      }
+      const rolled: RolledUp = { raw: rawCut, minute: minuteCut };
+      await this.transaction(
+        'Store maintenance',
+        async () => {
+          await this.rollRaw(rawCut);
+          await this.writer.run(
+            `INSERT INTO rollup_1h SELECT sid, ts - ts % ${HOUR}, sum(cnt), sum(sum), min(min), max(max)
+             FROM rollup_1m WHERE ts < ? GROUP BY ALL`,
+            [BigInt(minuteCut)],
+          );
+          await this.writer.run('DELETE FROM rollup_1m WHERE ts < ?', [BigInt(minuteCut)]);
+          await this.writer.run('DELETE FROM rollup_1h WHERE ts < ?', [BigInt(hourCut)]);
+          await this.setMeta(rolled);
+        },
+        false,
+      );
+      return rolled;
     });
   }
 
-  private async rollup(
-    source: string,
-    target: RollupTable,
-    width: number,
-    from: number,
-    to: number,
-  ): Promise<void> {
-    const range = [BigInt(from), BigInt(to)];
-    await this.writer.run(`DELETE FROM ${target} WHERE ts >= ? AND ts < ?`, range);
-    const stats =
-      source === 'points'
-        ? 'count(*), sum(value), min(value), max(value)'
-        : 'sum(cnt), sum(sum), min(min), max(max)';
-    await this.writer.run(
-      `INSERT INTO ${target} SELECT sid, ts - ts % ${width}, ${stats} FROM ${source}
-       WHERE ts >= ? AND ts < ? GROUP BY ALL`,
-      range,
+  private async rollRaw(cut: number): Promise<void> {
+    const bound = [BigInt(cut)];
+    const chunks = await this.writer.runAndReadAll(
+      'SELECT sid, rolled::DOUBLE, data FROM chunks WHERE t0 < ? ORDER BY sid, t0',
+      bound,
     );
+    const late = toColumns(
+      (
+        await this.writer.runAndReadAll(
+          'SELECT sid, ts::DOUBLE, value FROM points WHERE ts < ? ORDER BY sid, ts',
+          bound,
+        )
+      ).getColumns(),
+    );
+    const buckets = new MinuteBuckets();
+    const [sid, rolled, data] = chunks.getColumns() as [number[], number[], DuckDBBlobValue[]];
+    for (let c = 0; c < (sid?.length ?? 0); c++) {
+      const points = decodeChunk(data![c]!.bytes, `chunk of series ${sid![c]} in ${this.path}`);
+      for (let i = 0; i < points.ts.length; i++) {
+        const t = points.ts[i]!;
+        if (t >= rolled![c]! && t < cut) buckets.add(sid![c]!, t, points.values[i]!);
+      }
+    }
+    for (let i = 0; i < late.ts.length; i++) buckets.add(late.sid[i]!, late.ts[i]!, late.value[i]!);
+    if (buckets.size > 0) {
+      const appender = await this.writer.createAppender('rollup_1m');
+      for (const part of buckets.chunks(APPEND)) appender.appendDataChunk(part);
+      appender.closeSync();
+    }
+    await this.writer.run('DELETE FROM chunks WHERE t1 < ?', bound);
+    await this.writer.run('UPDATE chunks SET rolled = ? WHERE t0 < ?', [BigInt(cut), BigInt(cut)]);
+    await this.writer.run('DELETE FROM points WHERE ts < ?', bound);
   }
 
   /** Flushes the write-ahead log into the file. */
@@ -246,14 +380,60 @@ export class DuckPoints {
 
   close(): Promise<void> {
     return this.serial(async () => {
-      this.pointsAppender.closeSync();
-      this.seriesAppender.closeSync();
+      for (const a of Object.values(this.appenders)) a.closeSync();
       await this.writer.run('CHECKPOINT').catch(() => undefined);
       this.writer.closeSync();
       this.reader.closeSync();
       this.instance.closeSync();
     });
   }
+}
+
+/** 1 m buckets (count, sum, min, max) per series, filled point by point. */
+class MinuteBuckets {
+  private readonly byKey = new Map<
+    string,
+    { sid: number; ts: number; cnt: number; sum: number; min: number; max: number }
+  >();
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  add(sid: number, ts: number, value: number): void {
+    const start = ts - (((ts % MINUTE) + MINUTE) % MINUTE);
+    const key = `${sid}:${start}`;
+    const b = this.byKey.get(key);
+    if (!b) {
+      this.byKey.set(key, { sid, ts: start, cnt: 1, sum: value, min: value, max: value });
+      return;
+    }
+    b.cnt++;
+    b.sum += value;
+    if (value < b.min) b.min = value;
+    if (value > b.max) b.max = value;
+  }
+
+  *chunks(size: number): Generator<DuckDBDataChunk> {
+    const all = [...this.byKey.values()];
+    for (let off = 0; off < all.length; off += size) {
+      const part = all.slice(off, off + size);
+      const chunk = DuckDBDataChunk.create([INTEGER, BIGINT, BIGINT, DOUBLE, DOUBLE, DOUBLE], part.length);
+      chunk.setColumns([
+        part.map((b) => b.sid),
+        part.map((b) => BigInt(b.ts)),
+        part.map((b) => BigInt(b.cnt)),
+        part.map((b) => b.sum),
+        part.map((b) => b.min),
+        part.map((b) => b.max),
+      ]);
+      yield chunk;
+    }
+  }
+}
+
+function floorTo(t: number, unit: number): number {
+  return Math.floor(t / unit) * unit;
 }
 
 function listValue(sids: number[]): string {

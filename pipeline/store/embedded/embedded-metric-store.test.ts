@@ -1,8 +1,11 @@
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../core/clock.ts';
 import { silentLogger } from '../../../core/logger.ts';
 import type { MetricQuery, SubQuery } from '../../../core/query.ts';
 import { tempDir } from '../../../test/harness.ts';
+import { DuckPoints } from './duck-points.ts';
 import { createEmbeddedMetricStore, type EmbeddedMetricStore } from './embedded-metric-store.ts';
 
 const HOUR = 3_600_000;
@@ -61,7 +64,7 @@ describe('embedded metric store', () => {
       ],
       { stream: 'metrics/0', offset: 7 },
     );
-    expect(store.stats()).toEqual({ series: 2, hotPoints: 2 });
+    expect(store.stats()).toMatchObject({ series: 2, hotPoints: 2 });
     const before = await store.query(q(NOW - 6 * HOUR, NOW));
     expect(before[0]!.dps).toEqual([
       [old, 1],
@@ -71,7 +74,7 @@ describe('embedded metric store', () => {
 
     store = await open(tmp.dir, clock);
     cleanups.push(() => store.close());
-    expect(store.stats()).toEqual({ series: 2, hotPoints: 2 });
+    expect(store.stats()).toMatchObject({ series: 2, hotPoints: 2 });
     expect(await store.checkpoint('metrics/0')).toBe(7);
     expect(await store.checkpoint('other/0')).toBe(-1);
     expect((await store.query(q(NOW - 6 * HOUR, NOW)))[0]!.dps).toEqual(before[0]!.dps);
@@ -143,4 +146,116 @@ describe('embedded metric store', () => {
     await store.maintain();
     expect(await store.query(q(tenDays - DAY, NOW))).toEqual([]);
   });
+
+  it('keeps the checkpoint before the records of open chunks, and a replay stores no point twice', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const clock = new FakeClock(NOW);
+    let store = await open(tmp.dir, clock, { chunkPoints: 4, stragglers: 0 });
+    const t = (i: number) => NOW - 3 * HOUR + i * 10_000; // older than the hot window
+    const record = (i: number) => [
+      { metric: 'm.cpu', tags: { host: 'a' }, ts: t(i), value: i },
+      { metric: 'm.cpu', tags: { host: 'b' }, ts: t(i), value: 100 + i },
+    ];
+    for (let offset = 1; offset <= 3; offset++) await store.write(record(offset), { stream: 'm/0', offset });
+    // Three points a series: open chunks, held on the bus only.
+    expect(store.stats().openPoints).toBe(6);
+    expect(await store.checkpoint('m/0')).toBe(-1);
+    expect(store.durableUpTo?.('m/0')).toBe(-1);
+    await store.write(record(4), { stream: 'm/0', offset: 4 });
+    expect(store.stats().openPoints).toBe(0);
+    expect(await store.checkpoint('m/0')).toBe(4);
+    expect(store.durableUpTo?.('m/0')).toBe(4);
+    for (let offset = 5; offset <= 6; offset++) await store.write(record(offset), { stream: 'm/0', offset });
+    expect(await store.checkpoint('m/0')).toBe(4);
+    expect(store.durableUpTo?.('m/0')).toBe(4);
+    // Records 3..6 again, as a bus gives them back from an earlier offset after a crash.
+    for (let offset = 3; offset <= 6; offset++) await store.write(record(offset), { stream: 'm/0', offset });
+    const sums = await store.query(q(t(0), t(10)));
+    expect(sums[0]!.dps).toEqual([1, 2, 3, 4, 5, 6].map((i) => [t(i), 100 + 2 * i]));
+    await store.close();
+    expect(await storedTimes(tmp.dir)).toEqual([1, 2, 3, 4, 5, 6].flatMap((i) => [t(i), t(i)]).sort());
+
+    store = await open(tmp.dir, clock, { chunkPoints: 4, stragglers: 0 });
+    cleanups.push(() => store.close());
+    expect(await store.checkpoint('m/0')).toBe(6);
+    expect((await store.query(q(t(0), t(10))))[0]!.dps).toEqual(sums[0]!.dps);
+  });
+
+  it('stores a late point with a new value as a row that wins over the sealed one', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const clock = new FakeClock(NOW);
+    const store = await open(tmp.dir, clock);
+    const ts = [NOW - 60_000, NOW - 50_000, NOW - 40_000];
+    await store.write(ts.map((t, i) => ({ metric: 'm.cpu', tags: { host: 'a' }, ts: t, value: i })));
+    await store.write([{ metric: 'm.cpu', tags: { host: 'a' }, ts: ts[1]!, value: 7 }]);
+    await store.write([{ metric: 'm.cpu', tags: { host: 'a' }, ts: ts[2]!, value: 2 }]); // held already
+    expect((await store.query(q(NOW - HOUR, NOW)))[0]!.dps).toEqual([
+      [ts[0], 0],
+      [ts[1], 7],
+      [ts[2], 2],
+    ]);
+    await store.close();
+    const duck = await DuckPoints.open(join(tmp.dir, 'metrics.duckdb'));
+    const raw = await duck.readRaw(undefined, 0, NOW);
+    await duck.close();
+    expect(raw.ts).toEqual([ts[0], ts[1], ts[1], ts[2]]);
+    expect(raw.value).toEqual([0, 1, 7, 2]);
+  });
+
+  it('opens a file written before chunks: its raw rows stay and no roll-up counts twice', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const path = join(tmp.dir, 'metrics.duckdb');
+    const fiveDays = NOW - 5 * DAY; // rolled up only (raw retention 1 d)
+    const recent = NOW - 2 * HOUR - 60_000; // raw, and rolled up by the old store too
+    const db = await DuckDBInstance.create(path);
+    const c = await db.connect();
+    for (const sql of [
+      'CREATE TABLE series (id INTEGER, metric VARCHAR, tags VARCHAR)',
+      'CREATE TABLE points (sid INTEGER, ts BIGINT, value DOUBLE)',
+      'CREATE TABLE rollup_1m (sid INTEGER, ts BIGINT, cnt BIGINT, sum DOUBLE, min DOUBLE, max DOUBLE)',
+      'CREATE TABLE rollup_1h (sid INTEGER, ts BIGINT, cnt BIGINT, sum DOUBLE, min DOUBLE, max DOUBLE)',
+      'CREATE TABLE checkpoints (stream VARCHAR PRIMARY KEY, off BIGINT)',
+      'CREATE TABLE meta (k VARCHAR PRIMARY KEY, v BIGINT)',
+      `INSERT INTO series VALUES (0, 'm.cpu', '{"host":"a"}')`,
+      `INSERT INTO points VALUES (0, ${recent}, 3), (0, ${recent + 10_000}, 5)`,
+      `INSERT INTO rollup_1m VALUES (0, ${fiveDays}, 2, 10, 4, 6), (0, ${recent - (recent % 60_000)}, 2, 8, 3, 5)`,
+      `INSERT INTO checkpoints VALUES ('metrics/0', 41)`,
+      "INSERT INTO meta VALUES ('dirty', 9223372036854775807)",
+    ])
+      await c.run(sql);
+    c.closeSync();
+    db.closeSync();
+
+    const clock = new FakeClock(NOW);
+    const store = await open(tmp.dir, clock);
+    cleanups.push(() => store.close());
+    expect(await store.checkpoint('metrics/0')).toBe(41);
+    const minute = (t: number) => t - (t % 60_000);
+    const sums = async (t: number) =>
+      (
+        await store.query(
+          q(minute(t), minute(t) + 59_999, {
+            downsample: { intervalMs: 60_000, aggregator: 'sum', fill: 'none' },
+          }),
+        )
+      )[0]?.dps;
+    expect(await sums(recent)).toEqual([[minute(recent), 8]]);
+    expect(await sums(fiveDays)).toEqual([[minute(fiveDays), 10]]);
+    // Once the raw rows pass retention they are rolled up once: the old store's roll-up of them is gone.
+    clock.advance(2 * DAY);
+    await store.maintain();
+    expect(await sums(recent)).toEqual([[minute(recent), 8]]);
+    expect(await sums(fiveDays)).toEqual([[minute(fiveDays), 10]]);
+  });
 });
+
+/** Timestamps of every stored copy of a point, read from the file itself. */
+async function storedTimes(dir: string): Promise<number[]> {
+  const duck = await DuckPoints.open(join(dir, 'metrics.duckdb'));
+  const raw = await duck.readRaw(undefined, 0, Number.MAX_SAFE_INTEGER);
+  await duck.close();
+  return raw.ts.slice().sort();
+}

@@ -7,8 +7,17 @@ import type { MetricStore, ProjectScope, WriteCheckpoint } from '../../../core/p
 import type { LookupResult, MetricQuery, RawSeries, SeriesResult, SubQuery } from '../../../core/query.ts';
 import { evaluateQuery } from '../../query/evaluate.ts';
 import { compileFilters } from '../../query/filters.ts';
-import { type Columns, DuckPoints, type RollupStat, type RollupTable } from './duck-points.ts';
+import { encodeChunk } from './chunk-codec.ts';
+import { SerialQueue } from './duck-file.ts';
+import {
+  type Columns,
+  DuckPoints,
+  type RollupStat,
+  type RollupTable,
+  type SealedChunk,
+} from './duck-points.ts';
 import { HotWindow } from './hot-window.ts';
+import { OpenChunks, type Taken } from './open-chunks.ts';
 import { type SeriesEntry, SeriesIndex } from './series-index.ts';
 
 export type EmbeddedMetricStoreOptions = {
@@ -22,27 +31,51 @@ export type EmbeddedMetricStoreOptions = {
   rollup1hRetentionMs?: number;
   /** How often roll-ups, retention and eviction run, ms (default 1 min); 0 turns it off. */
   maintenanceIntervalMs?: number;
+  /** Points a series gathers before they are sealed into a chunk on disk (default 240). */
+  chunkPoints?: number;
+  /** Points a full chunk keeps open past `chunkPoints`, for out-of-order writers (default 16). */
+  stragglers?: number;
+  /** Longest a chunk stays open, ms of wall-clock time (default 30 min): how far a crash replays. */
+  maxOpenMs?: number;
 };
 
 export type EmbeddedMetricStore = MetricStore & {
-  /** Rolls up, applies retention and evicts the hot window now. */
+  /** Seals stale chunks, rolls up, applies retention and evicts the hot window now. */
   maintain(): Promise<void>;
-  /** Series and points the store holds in memory. */
-  stats(): { series: number; hotPoints: number };
+  /**
+   * Series; points of the in-memory window; points of open chunks (durable on the bus only, not
+   * yet sealed into the file).
+   */
+  stats(): { series: number; hotPoints: number; openPoints: number };
 };
 
 /** Where a part of the time range is read: DuckDB (`read`), or the in-memory window per series. */
 type Segment = { from: number; to: number } & (
-  | { read: (sids: number[]) => Promise<Columns>; hot?: undefined }
+  | { read: (sids: number[]) => Promise<Columns>; raw?: boolean; hot?: undefined }
   | { hot: true }
 );
 
-/** The embedded default MetricStore: a DuckDB file, with the recent window also in memory. */
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+/**
+ * The embedded default MetricStore: a DuckDB file, with the recent window also in memory.
+ *
+ * Points reach the file in sealed chunks of one series each (`chunk-codec.ts`, about 2 bytes a
+ * point), as a Prometheus head does: a series' points gather in memory until `chunkPoints` of
+ * them or `maxOpenMs` have passed. Until then they are durable on the bus, and the checkpoint the
+ * store records for a stream stays before the first record of any open chunk, so a restart
+ * replays them. A point at or before its series' last sealed chunk is late: it is stored as a
+ * row, unless the store already holds that exact point (a replay).
+ */
 export async function createEmbeddedMetricStore(
   options: EmbeddedMetricStoreOptions,
 ): Promise<EmbeddedMetricStore> {
   const { clock, logger } = options;
-  const hotWindowMs = options.hotWindowMs ?? 2 * 3_600_000;
+  const hotWindowMs = options.hotWindowMs ?? 2 * HOUR;
+  const chunkPoints = options.chunkPoints ?? 240;
+  const stragglers = options.stragglers ?? 16;
+  const maxOpenMs = options.maxOpenMs ?? 30 * MINUTE;
   const retention = {
     raw: options.rawRetentionMs ?? 15 * 86_400_000,
     rollup1m: options.rollup1mRetentionMs ?? 90 * 86_400_000,
@@ -52,51 +85,131 @@ export async function createEmbeddedMetricStore(
   const duck = await DuckPoints.open(join(options.dataDir, 'metrics.duckdb'));
   const index = new SeriesIndex();
   for (const s of await duck.loadSeries()) index.restore(s.id, s.metric, s.tags);
+  let rolled = await duck.rolledUp(clock.now(), retention);
+  /** Per series, the end of its last sealed chunk. */
+  const sealed: number[] = [];
+  for (const [sid, t1] of await duck.loadSealed()) sealed[sid] = t1;
   const hot = new HotWindow(clock.now() - hotWindowMs);
-  const recent = await duck.loadSince(hot.from);
+  const recent = await duck.readRaw(undefined, hot.from, Number.MAX_SAFE_INTEGER);
   for (let i = 0; i < recent.ts.length; i++) hot.add(recent.sid[i]!, recent.ts[i]!, recent.value[i]!);
   logger.info('metric store opened', { series: index.size, hotPoints: hot.points });
 
+  const open = new OpenChunks();
+  /** Per stream, the offset of the last write stored. */
+  const lastOffset = new Map<string, number>();
+  /** Series not yet in the file: they go with the next transaction. */
   let unsaved: SeriesEntry[] = [];
+  const queue = new SerialQueue();
 
-  async function write(points: MetricPoint[], checkpoint?: WriteCheckpoint): Promise<void> {
-    const created: SeriesEntry[] = unsaved;
-    const cols: Columns = {
-      sid: new Array(points.length),
-      ts: new Array(points.length),
-      value: new Array(points.length),
-    };
-    for (let i = 0; i < points.length; i++) {
-      const p = points[i]!;
-      const r = index.resolve(p.metric, p.tags);
-      if (r.created) created.push(r.entry);
-      cols.sid[i] = r.entry.id;
-      cols.ts[i] = p.ts;
-      cols.value[i] = p.value;
+  /**
+   * Seals the oldest points of the series in `sealing` (how many each; all without a count),
+   * stores them with the late points and the checkpoints, in one transaction.
+   */
+  async function commit(
+    sealing: Map<number, number>,
+    late: Columns,
+    streams: Map<string, number>,
+  ): Promise<void> {
+    const now = clock.now();
+    const taken: [number, Taken][] = [];
+    const chunks: SealedChunk[] = [];
+    for (const [sid, count] of sealing) {
+      const t = open.take(sid, count);
+      if (!t) continue;
+      const n = t.ts.length;
+      taken.push([sid, t]);
+      chunks.push({ sid, t0: t.ts[0]!, t1: t.ts[n - 1]!, n, data: encodeChunk(t.ts, t.values, n) });
     }
-    unsaved = [];
+    if (chunks.length === 0 && late.ts.length === 0) return;
+    const checkpoints = [...streams].map(([stream, offset]) => ({
+      stream,
+      offset: open.resumeFrom(stream, offset),
+    }));
     try {
-      await duck.write(created, cols, checkpoint);
+      await duck.write({ series: unsaved, chunks, late, checkpoints });
     } catch (e) {
-      // The ids are taken in memory; their rows go with the next write that succeeds.
-      unsaved = created;
+      for (const [sid, t] of taken) open.restore(sid, t, now);
       throw e;
     }
-    for (let i = 0; i < points.length; i++) hot.add(cols.sid[i]!, cols.ts[i]!, cols.value[i]!);
+    unsaved = [];
+    for (const c of chunks) sealed[c.sid] = Math.max(c.t1, sealed[c.sid] ?? Number.NEGATIVE_INFINITY);
   }
 
-  function segments(sub: SubQuery, start: number, end: number): Segment[] {
-    const now = clock.now();
-    const rawFrom = now - retention.raw;
-    const m1From = now - retention.rollup1m;
-    const stat = rollupStat(sub);
+  /**
+   * The points among `candidates` (at or before their series' last seal) that the store does not
+   * hold yet, the last of a batch winning.
+   */
+  async function latePoints(candidates: { sid: number; ts: number; value: number }[]): Promise<Columns> {
+    const late: Columns = { sid: [], ts: [], value: [] };
+    if (candidates.length === 0) return late;
+    const last = new Map<string, { sid: number; ts: number; value: number }>();
+    for (const c of candidates) last.set(`${c.sid}:${c.ts}`, c);
+    /** Durable values older than the hot window, read from the file in one go. */
+    const older = new Map<string, number>();
+    const cold = [...last.values()].filter((c) => c.ts < hot.from);
+    if (cold.length > 0) {
+      const sids = [...new Set(cold.map((c) => c.sid))];
+      const from = Math.min(...cold.map((c) => c.ts));
+      const stored = await duck.readRaw(sids, from, hot.from - 1);
+      for (let i = 0; i < stored.ts.length; i++)
+        older.set(`${stored.sid[i]}:${stored.ts[i]}`, stored.value[i]!);
+    }
+    for (const [key, c] of last) {
+      const held = c.ts >= hot.from ? hot.valueAt(c.sid, c.ts) : older.get(key);
+      if (held !== undefined && Object.is(held, c.value)) continue;
+      late.sid.push(c.sid);
+      late.ts.push(c.ts);
+      late.value.push(c.value);
+    }
+    return late;
+  }
+
+  function write(points: MetricPoint[], checkpoint?: WriteCheckpoint): Promise<void> {
+    return queue.run(async () => {
+      const pin = checkpoint
+        ? open.pin(
+            checkpoint.stream,
+            lastOffset.get(checkpoint.stream) ?? (await duck.checkpoint(checkpoint.stream)),
+          )
+        : undefined;
+      const now = clock.now();
+      const sids = new Array<number>(points.length);
+      const sealing = new Map<number, number>();
+      const candidates: { sid: number; ts: number; value: number }[] = [];
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i]!;
+        const r = index.resolve(p.metric, p.tags);
+        if (r.created) unsaved.push(r.entry);
+        const sid = r.entry.id;
+        sids[i] = sid;
+        if (p.ts <= (sealed[sid] ?? Number.NEGATIVE_INFINITY)) {
+          candidates.push({ sid, ts: p.ts, value: p.value });
+          continue;
+        }
+        const size = open.add(sid, p.ts, p.value, pin, now);
+        // Without a checkpoint nothing on the bus holds the point: it is sealed at once. Else
+        // the newest points stay open a while, for the stragglers of concurrent writers.
+        if (!checkpoint) sealing.set(sid, Number.POSITIVE_INFINITY);
+        else if (size >= chunkPoints + stragglers) sealing.set(sid, chunkPoints);
+      }
+      const streams = new Map(lastOffset);
+      if (checkpoint) streams.set(checkpoint.stream, checkpoint.offset);
+      await commit(sealing, await latePoints(candidates), streams);
+      if (checkpoint) lastOffset.set(checkpoint.stream, checkpoint.offset);
+      for (let i = 0; i < points.length; i++) hot.add(sids[i]!, points[i]!.ts, points[i]!.value);
+    });
+  }
+
+  function segments(start: number, end: number, stat: RollupStat): Segment[] {
     const rollup = (table: RollupTable) => (sids: number[]) => duck.readRollup(table, stat, sids, start, end);
+    const rawFrom = rolled.raw;
     const all: Segment[] = [
-      { from: -Infinity, to: m1From - 1, read: rollup('rollup_1h') },
-      { from: m1From, to: rawFrom - 1, read: rollup('rollup_1m') },
+      { from: -Infinity, to: rolled.minute - 1, read: rollup('rollup_1h') },
+      { from: rolled.minute, to: rawFrom - 1, read: rollup('rollup_1m') },
       {
         from: rawFrom,
         to: hot.from - 1,
+        raw: true,
         read: (sids) => duck.readRaw(sids, Math.max(start, rawFrom), Math.min(end, hot.from - 1)),
       },
       { from: hot.from, to: Infinity, hot: true },
@@ -117,21 +230,27 @@ export async function createEmbeddedMetricStore(
     for (const e of entries) disk.set(e.id, { ts: [], values: [] });
     const sids = entries.map((e) => e.id);
     let hotFrom: number | undefined;
-    for (const seg of segments(sub, start, end)) {
+    const push = (sid: number, t: number, v: number) => {
+      const s = disk.get(sid)!;
+      const n = s.ts.length;
+      if (n > 0 && s.ts[n - 1] === t) s.values[n - 1] = v;
+      else {
+        s.ts.push(t);
+        s.values.push(v);
+      }
+    };
+    for (const seg of segments(start, end, rollupStat(sub))) {
       if (seg.hot) {
         hotFrom = Math.max(start, hot.from);
         continue;
       }
       const cols = await seg.read(sids);
-      for (let i = 0; i < cols.ts.length; i++) {
-        const s = disk.get(cols.sid[i]!)!;
-        const t = cols.ts[i]!;
-        const n = s.ts.length;
-        if (n > 0 && s.ts[n - 1] === t) s.values[n - 1] = cols.value[i]!;
-        else {
-          s.ts.push(t);
-          s.values.push(cols.value[i]!);
-        }
+      for (let i = 0; i < cols.ts.length; i++) push(cols.sid[i]!, cols.ts[i]!, cols.value[i]!);
+      if (!seg.raw) continue;
+      // Open chunks follow what is sealed: their points are newer than each series' last seal.
+      for (const sid of sids) {
+        const o = open.range(sid, Math.max(start, seg.from), Math.min(end, seg.to));
+        for (let i = 0; i < o.ts.length; i++) push(sid, o.ts[i]!, o.values[i]!);
       }
     }
     const out: RawSeries[] = [];
@@ -168,10 +287,16 @@ export async function createEmbeddedMetricStore(
     return evaluateQuery(q, (sub) => fetched[q.queries.indexOf(sub)] ?? []);
   }
 
-  async function maintain(): Promise<void> {
-    const now = clock.now();
-    await duck.maintain(now, retention);
-    hot.evict(now - hotWindowMs);
+  function maintain(): Promise<void> {
+    return queue.run(async () => {
+      const now = clock.now();
+      const rawCut = Math.max(rolled.raw, Math.floor((now - retention.raw) / MINUTE) * MINUTE);
+      const minuteCut = Math.max(rolled.minute, Math.floor((now - retention.rollup1m) / HOUR) * HOUR);
+      // Chunks open too long, or holding points due for a roll-up, are sealed first.
+      await commit(everything(open.stale(now - maxOpenMs, rawCut)), NO_POINTS, lastOffset);
+      rolled = await duck.maintain(rawCut, minuteCut, now - retention.rollup1h);
+      hot.evict(now - hotWindowMs);
+    });
   }
 
   let maintaining = false;
@@ -192,17 +317,25 @@ export async function createEmbeddedMetricStore(
   return {
     write,
     checkpoint: (stream) => duck.checkpoint(stream),
+    durableUpTo: (stream) => open.resumeFrom(stream, lastOffset.get(stream) ?? -1),
     query,
     suggest: async (type, prefix, max, scope) => suggest(index, type, prefix, max, scope),
     lookup: async (metric, tags, limit, scope) => lookup(index, metric, tags, limit, scope),
     diskBytes: () => duck.diskBytes(),
     maintain,
-    stats: () => ({ series: index.size, hotPoints: hot.points }),
+    stats: () => ({ series: index.size, hotPoints: hot.points, openPoints: open.points }),
     async close() {
       stopTimer();
+      await queue.run(() => commit(everything(open.series()), NO_POINTS, lastOffset));
       await duck.close();
     },
   };
+}
+
+const NO_POINTS: Columns = { sid: [], ts: [], value: [] };
+/** Seal every point of these series. */
+function everything(sids: number[]): Map<number, number> {
+  return new Map(sids.map((sid) => [sid, Number.POSITIVE_INFINITY]));
 }
 
 function rollupStat(sub: SubQuery): RollupStat {

@@ -84,6 +84,14 @@ export class HotWindow {
     return { ts: col.ts.slice(a, b), values: col.values.slice(a, b) };
   }
 
+  /** The value of a series at exactly `ts`, if the window holds one. */
+  valueAt(sid: number, ts: number): number | undefined {
+    const col = this.columns[sid];
+    if (!col) return undefined;
+    const i = lowerBound(col.ts, col.n, ts);
+    return i < col.n && col.ts[i] === ts ? col.values[i] : undefined;
+  }
+
   /** The newest point of a series. */
   last(sid: number): { ts: number; value: number } | undefined {
     const col = this.columns[sid];
