@@ -101,6 +101,8 @@ export type RawSeries = {
   tags: Tags;
   ts: ArrayLike<number>;
   values: ArrayLike<number>;
+  /** `seriesKey(metric, tags)`, when the store has it at hand. */
+  key?: string;
 };
 
 /** A `RawSeries` being built point by point. */

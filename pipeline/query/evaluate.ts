@@ -41,7 +41,7 @@ function prepare(raw: RawSeries[], sub: SubQuery, query: MetricQuery, scratch: S
     if (sub.explicitTags && Object.keys(series.tags).length !== keyCount) continue;
     const points = clip(series, query.start, query.end);
     if (points.ts.length === 0) continue;
-    const key = seriesKey(series.metric, series.tags);
+    const key = series.key ?? seriesKey(series.metric, series.tags);
     out.push({ key, tags: series.tags, points: transform(points, sub, query, scratch) });
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

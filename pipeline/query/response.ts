@@ -92,6 +92,16 @@ export function toOpenTsdbResponse(results: SeriesResult[], query: MetricQuery):
 export function toOpenTsdbJson(results: SeriesResult[], query: MetricQuery): string {
   const echoes = query.showQuery ? query.queries.map((sub, i) => echoSubQuery(sub, i)) : [];
   const parts: string[] = [];
+  // Groups share their timestamps: each key is written to text once.
+  const keys = new Map<number, string>();
+  const keyText = (key: number) => {
+    let text = keys.get(key);
+    if (text === undefined) {
+      text = `"${key}":`;
+      keys.set(key, text);
+    }
+    return text;
+  };
   for (const r of results) {
     let json = `{"metric":${JSON.stringify(r.metric)},"tags":${JSON.stringify(r.tags)},"aggregateTags":${JSON.stringify(r.aggregateTags)},"dps":{`;
     const dps = r.dps;
@@ -103,7 +113,7 @@ export function toOpenTsdbJson(results: SeriesResult[], query: MetricQuery): str
       if (!query.msResolution && i + 1 < dps.length && Math.floor(dps[i + 1]![0] / 1000) === key) continue;
       const v = dps[i]![1];
       const text = v !== null && Number.isFinite(v) ? String(v) : JSON.stringify(encodeValue(v));
-      json += first ? `"${key}":${text}` : `,"${key}":${text}`;
+      json += first ? keyText(key) + text : `,${keyText(key)}${text}`;
       first = false;
     }
     json += '}';

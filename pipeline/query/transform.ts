@@ -44,6 +44,9 @@ export function clip(
 ): Points {
   const lo = lowerBound(p.ts, start);
   const hi = lowerBound(p.ts, end + 1, lo);
+  // Typed arrays (the store's own copies) are read through views: nothing writes into them.
+  if (p.ts instanceof Float64Array && p.values instanceof Float64Array)
+    return { ts: p.ts.subarray(lo, hi), values: p.values.subarray(lo, hi) };
   const ts = new Float64Array(hi - lo);
   const values = new Float64Array(hi - lo);
   if (lo === 0 && hi === p.ts.length) {

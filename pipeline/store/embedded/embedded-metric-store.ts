@@ -277,7 +277,7 @@ export async function createEmbeddedMetricStore(
           }
         }
       }
-      if (ts.length > 0) out.push({ metric: e.metric, tags: e.tags, ts, values });
+      if (ts.length > 0) out.push({ metric: e.metric, tags: e.tags, ts, values, key: e.key });
     }
     return out;
   }
