@@ -182,6 +182,29 @@ describe('embedded metric store', () => {
     expect((await store.query(q(t(0), t(10))))[0]!.dps).toEqual(sums[0]!.dps);
   });
 
+  it('seals every open chunk once more points than allowed are open', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const clock = new FakeClock(NOW);
+    const store = await open(tmp.dir, clock, { maxOpenPoints: 25 });
+    cleanups.push(() => store.close());
+    const batch = (step: number) =>
+      Array.from({ length: 10 }, (_, i) => ({
+        metric: 'm.cpu',
+        tags: { c: `c${i}` },
+        ts: NOW - HOUR + step * 10_000,
+        value: step,
+      }));
+    for (let step = 0; step < 2; step++) await store.write(batch(step), { stream: 'm/0', offset: step });
+    expect(store.stats().openPoints).toBe(20);
+    expect(store.durableUpTo?.('m/0')).toBe(-1);
+    await store.write(batch(2), { stream: 'm/0', offset: 2 });
+    expect(store.stats().openPoints).toBe(0);
+    expect(store.durableUpTo?.('m/0')).toBe(2);
+    expect(await store.checkpoint('m/0')).toBe(2);
+    expect((await store.query(q(NOW - 2 * HOUR, NOW)))[0]!.dps.map(([, v]) => v)).toEqual([0, 10, 20]);
+  });
+
   it('stores a late point with a new value as a row that wins over the sealed one', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.cleanup);

@@ -35,6 +35,12 @@ export type EmbeddedMetricStoreOptions = {
   chunkPoints?: number;
   /** Points a full chunk keeps open past `chunkPoints`, for out-of-order writers (default 16). */
   stragglers?: number;
+  /**
+   * Most points held open in all (default 4 M): past it every open chunk is sealed, so memory
+   * stays bounded and the records to replay stay well within the embedded bus's retention (at
+   * about 210 bytes a point there, 4 M points are 0.8 GiB of its 4 GiB).
+   */
+  maxOpenPoints?: number;
   /** Longest a chunk stays open, ms of wall-clock time (default 30 min): how far a crash replays. */
   maxOpenMs?: number;
 };
@@ -75,6 +81,7 @@ export async function createEmbeddedMetricStore(
   const hotWindowMs = options.hotWindowMs ?? 2 * HOUR;
   const chunkPoints = options.chunkPoints ?? 240;
   const stragglers = options.stragglers ?? 16;
+  const maxOpenPoints = options.maxOpenPoints ?? 4_000_000;
   const maxOpenMs = options.maxOpenMs ?? 30 * MINUTE;
   const retention = {
     raw: options.rawRetentionMs ?? 15 * 86_400_000,
@@ -194,6 +201,13 @@ export async function createEmbeddedMetricStore(
       }
       const streams = new Map(lastOffset);
       if (checkpoint) streams.set(checkpoint.stream, checkpoint.offset);
+      if (open.points > maxOpenPoints) {
+        logger.warn('metric store: too many points open, sealing every chunk', {
+          open: open.points,
+          maxOpenPoints,
+        });
+        for (const sid of open.series()) sealing.set(sid, Number.POSITIVE_INFINITY);
+      }
       await commit(sealing, await latePoints(candidates), streams);
       if (checkpoint) lastOffset.set(checkpoint.stream, checkpoint.offset);
       for (let i = 0; i < points.length; i++) hot.add(sids[i]!, points[i]!.ts, points[i]!.value);
