@@ -91,35 +91,35 @@ export function toOpenTsdbResponse(results: SeriesResult[], query: MetricQuery):
  */
 export function toOpenTsdbJson(results: SeriesResult[], query: MetricQuery): string {
   const echoes = query.showQuery ? query.queries.map((sub, i) => echoSubQuery(sub, i)) : [];
-  const parts: string[] = [];
-  // Groups share their timestamps: each key is written to text once.
+  // Groups share their timestamps: each key is written to text once, with its comma.
   const keys = new Map<number, string>();
-  const keyText = (key: number) => {
-    let text = keys.get(key);
-    if (text === undefined) {
-      text = `"${key}":`;
-      keys.set(key, text);
-    }
-    return text;
-  };
-  for (const r of results) {
-    let json = `{"metric":${JSON.stringify(r.metric)},"tags":${JSON.stringify(r.tags)},"aggregateTags":${JSON.stringify(r.aggregateTags)},"dps":{`;
-    const dps = r.dps;
+  // Appending piece by piece to one string is the cheapest way V8 has to build it.
+  let json = '[';
+  for (let r = 0; r < results.length; r++) {
+    const { metric, tags, aggregateTags, dps, index } = results[r]!;
+    if (r > 0) json += ',';
+    json += `{"metric":${JSON.stringify(metric)},"tags":${JSON.stringify(tags)},"aggregateTags":${JSON.stringify(aggregateTags)},"dps":{`;
     let first = true;
     for (let i = 0; i < dps.length; i++) {
       const ts = dps[i]![0];
       const key = query.msResolution ? ts : Math.floor(ts / 1000);
       // Several points in one second: the last one stands, as in the object.
       if (!query.msResolution && i + 1 < dps.length && Math.floor(dps[i + 1]![0] / 1000) === key) continue;
-      const v = dps[i]![1];
-      const text = v !== null && Number.isFinite(v) ? String(v) : JSON.stringify(encodeValue(v));
-      json += first ? keyText(key) + text : `,${keyText(key)}${text}`;
+      let text = keys.get(key);
+      if (text === undefined) {
+        text = `,"${key}":`;
+        keys.set(key, text);
+      }
+      json += first ? text.slice(1) : text;
       first = false;
+      const v = dps[i]![1];
+      if (v !== null && Number.isFinite(v)) json += v;
+      else json += JSON.stringify(encodeValue(v));
     }
     json += '}';
-    const echo = echoes[r.index];
+    const echo = echoes[index];
     if (echo) json += `,"query":${JSON.stringify(echo)}`;
-    parts.push(`${json}}`);
+    json += '}';
   }
-  return `[${parts.join(',')}]`;
+  return `${json}]`;
 }

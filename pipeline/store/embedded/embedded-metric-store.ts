@@ -231,15 +231,22 @@ export async function createEmbeddedMetricStore(
     return all.filter((s) => s.from <= end && s.to >= start && s.from <= s.to);
   }
 
-  async function fetch(
+  /** What a sub-query reads before the in-memory window: DuckDB, then the open chunks. */
+  type Stored = {
+    entries: SeriesEntry[];
+    disk: Map<number, { ts: number[]; values: number[] }>;
+    /** From where the in-memory window is read, if the range reaches it. */
+    hotFrom?: number;
+  };
+
+  async function readStored(
     sub: SubQuery,
     start: number,
     end: number,
     scope?: ProjectScope,
-  ): Promise<RawSeries[]> {
+  ): Promise<Stored> {
     const match = compileFilters(sub.filters);
     const entries = index.ofMetric(sub.metric).filter((e) => inScope(e.tags, scope) && match(e.tags));
-    /** Points read from DuckDB so far, per series. */
     const disk = new Map<number, { ts: number[]; values: number[] }>();
     for (const e of entries) disk.set(e.id, { ts: [], values: [] });
     const sids = entries.map((e) => e.id);
@@ -267,12 +274,20 @@ export async function createEmbeddedMetricStore(
         for (let i = 0; i < o.ts.length; i++) push(sid, o.ts[i]!, o.values[i]!);
       }
     }
+    return { entries, disk, hotFrom };
+  }
+
+  /**
+   * The series of a sub-query: what was stored, then the in-memory window. The window is read
+   * through views, valid until the next write: use them before anything is awaited.
+   */
+  function withHot({ entries, disk, hotFrom }: Stored, end: number): RawSeries[] {
     const out: RawSeries[] = [];
     for (const e of entries) {
       const s = disk.get(e.id)!;
-      // The in-memory window comes last: taken whole when nothing came from disk, else appended
-      // (a point at the last time read from disk replaces it).
-      const h = hotFrom === undefined ? undefined : hot.range(e.id, hotFrom, end);
+      // Taken whole when nothing came from disk, else appended (a point at the last time read
+      // from disk replaces it).
+      const h = hotFrom === undefined ? undefined : hot.view(e.id, hotFrom, end);
       let ts: ArrayLike<number> = s.ts;
       let values: ArrayLike<number> = s.values;
       if (h && h.ts.length > 0) {
@@ -297,8 +312,10 @@ export async function createEmbeddedMetricStore(
   }
 
   async function query(q: MetricQuery, scope?: ProjectScope): Promise<SeriesResult[]> {
-    const fetched = await Promise.all(q.queries.map((sub) => fetch(sub, q.start, q.end, scope)));
-    return evaluateQuery(q, (sub) => fetched[q.queries.indexOf(sub)] ?? []);
+    const stored = await Promise.all(q.queries.map((sub) => readStored(sub, q.start, q.end, scope)));
+    // Nothing is awaited from here on: the window's views hold while the query is evaluated, and
+    // its answer holds copies.
+    return evaluateQuery(q, (sub) => withHot(stored[q.queries.indexOf(sub)]!, q.end));
   }
 
   function maintain(): Promise<void> {

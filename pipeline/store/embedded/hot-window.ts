@@ -75,13 +75,16 @@ export class HotWindow {
     this.count++;
   }
 
-  /** Points of a series with start ≤ ts ≤ end: copies, which later writes do not change. */
-  range(sid: number, start: number, end: number): { ts: Float64Array; values: Float64Array } {
+  /**
+   * Points of a series with start ≤ ts ≤ end, as views into the window: valid until the next
+   * `add` or `evict`, so read them before anything else can run.
+   */
+  view(sid: number, start: number, end: number): { ts: Float64Array; values: Float64Array } {
     const col = this.columns[sid];
     if (!col) return { ts: new Float64Array(0), values: new Float64Array(0) };
     const a = lowerBound(col.ts, col.n, start);
     const b = lowerBound(col.ts, col.n, end + 1);
-    return { ts: col.ts.slice(a, b), values: col.values.slice(a, b) };
+    return { ts: col.ts.subarray(a, b), values: col.values.subarray(a, b) };
   }
 
   /** The value of a series at exactly `ts`, if the window holds one. */
