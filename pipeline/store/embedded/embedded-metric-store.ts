@@ -2,9 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../../core/clock.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { MetricPoint, Tags } from '../../../core/model.ts';
+import type { MetricPoint } from '../../../core/model.ts';
 import type { MetricStore, ProjectScope, WriteCheckpoint } from '../../../core/ports.ts';
-import type { LookupResult, MetricQuery, RawSeries, SeriesResult, SubQuery } from '../../../core/query.ts';
+import type { MetricQuery, RawSeries, SeriesResult, SubQuery } from '../../../core/query.ts';
 import { evaluateQuery } from '../../query/evaluate.ts';
 import { compileFilters } from '../../query/filters.ts';
 import { encodeChunk } from './chunk-codec.ts';
@@ -19,6 +19,7 @@ import {
 import { HotWindow } from './hot-window.ts';
 import { OpenChunks, type Taken } from './open-chunks.ts';
 import { type SeriesEntry, SeriesIndex } from './series-index.ts';
+import { inScope, lookup, suggest } from './series-lookup.ts';
 
 export type EmbeddedMetricStoreOptions = {
   dataDir: string;
@@ -156,7 +157,8 @@ export async function createEmbeddedMetricStore(
     const cold = [...last.values()].filter((c) => c.ts < hot.from);
     if (cold.length > 0) {
       const sids = [...new Set(cold.map((c) => c.sid))];
-      const from = Math.min(...cold.map((c) => c.ts));
+      let from = Number.POSITIVE_INFINITY;
+      for (const c of cold) if (c.ts < from) from = c.ts;
       const stored = await duck.readRaw(sids, from, hot.from - 1);
       for (let i = 0; i < stored.ts.length; i++)
         older.set(`${stored.sid[i]}:${stored.ts[i]}`, stored.value[i]!);
@@ -376,59 +378,4 @@ function rollupStat(sub: SubQuery): RollupStat {
   if (agg === 'max' || agg === 'mimmax') return 'max';
   if (agg === 'count') return 'count';
   return 'avg';
-}
-
-/** Whether a series belongs to a project the caller may see. */
-function inScope(tags: Tags, scope: ProjectScope | undefined): boolean {
-  if (!scope) return true;
-  const project = tags['project'];
-  return project !== undefined && scope.projects.includes(project);
-}
-
-function suggest(
-  index: SeriesIndex,
-  type: 'metrics' | 'tagk' | 'tagv',
-  prefix: string,
-  max: number,
-  scope: ProjectScope | undefined,
-): string[] {
-  const found = new Set<string>();
-  if (type === 'metrics' && !scope) {
-    for (const m of index.metrics()) if (m.startsWith(prefix)) found.add(m);
-    return [...found].sort().slice(0, max);
-  }
-  for (const e of index.all()) {
-    if (!inScope(e.tags, scope)) continue;
-    if (type === 'metrics') {
-      if (e.metric.startsWith(prefix)) found.add(e.metric);
-      continue;
-    }
-    for (const [k, v] of Object.entries(e.tags)) {
-      const name = type === 'tagk' ? k : v;
-      if (name.startsWith(prefix)) found.add(name);
-    }
-  }
-  return [...found].sort().slice(0, max);
-}
-
-function lookup(
-  index: SeriesIndex,
-  metric: string,
-  tags: Tags,
-  limit: number,
-  scope: ProjectScope | undefined,
-): LookupResult[] {
-  const pool = metric === '*' || metric === '' ? index.all() : index.ofMetric(metric);
-  const wanted = Object.entries(tags);
-  const out: LookupResult[] = [];
-  for (const e of pool) {
-    if (!inScope(e.tags, scope)) continue;
-    const ok = wanted.every(([k, v]) =>
-      k === '*' ? Object.values(e.tags).includes(v) : k in e.tags && (v === '*' || e.tags[k] === v),
-    );
-    if (!ok) continue;
-    out.push({ metric: e.metric, tags: e.tags, tsuid: e.id.toString(16).padStart(12, '0').toUpperCase() });
-    if (out.length >= limit) break;
-  }
-  return out;
 }
