@@ -61,7 +61,10 @@ export async function startSubscription(options: SubscriptionOptions): Promise<S
       };
     });
 
-  /** Calls onBatch until it succeeds; false when the partition was taken away or the subscription closes first. */
+  /**
+   * Calls onBatch until it succeeds and answers the offset to commit; undefined when the partition
+   * was taken away or the subscription closes first.
+   */
   async function deliver(chunk: BusRecord[], payload: EachBatchPayload): Promise<number | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -91,16 +94,16 @@ export async function startSubscription(options: SubscriptionOptions): Promise<S
     const records = batch.messages.map((m) => toBusRecord(batch.topic, batch.partition, m));
     for (const chunk of chunkByBytes(records, maxBatchBytes)) {
       if (closing || !payload.isRunning() || payload.isStale()) return;
-      const next = await deliver(chunk, payload);
-      if (next === undefined) return;
+      const commit = await deliver(chunk, payload);
+      if (commit === undefined) return;
       payload.resolveOffset(chunk.at(-1)!.offset.toString());
-      if (next > (committed.get(batch.partition) ?? -1)) {
+      if (commit > (committed.get(batch.partition) ?? -1)) {
         await payload.commitOffsetsIfNecessary({
           topics: [
-            { topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(next) }] },
+            { topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(commit) }] },
           ],
         });
-        committed.set(batch.partition, next);
+        committed.set(batch.partition, commit);
       }
       await payload.heartbeat();
     }
