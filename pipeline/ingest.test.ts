@@ -121,4 +121,45 @@ describe('createIngest on the embedded bus and store', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('lets the bus group commit only what the store holds durably, not points still in open chunks', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ingest-commit-'));
+    const bus = await createEmbeddedBus({ dir: join(dir, 'bus'), clock: systemClock, pollMs: 20 });
+    const store = await createEmbeddedMetricStore({
+      dataDir: join(dir, 'store'),
+      clock: systemClock,
+      logger: silentLogger,
+      maintenanceIntervalMs: 0,
+      chunkPoints: 6,
+      stragglers: 0,
+    });
+    const committed = async () =>
+      (await bus.stats())
+        .find((t) => t.topic === METRICS_TOPIC)!
+        .groups.find((g) => g.group === 'metric-store')!.committed;
+    try {
+      const ingest = createIngest({ bus, store, logger: silentLogger, instruments: noopInstruments });
+      let stored = 0;
+      ingest.onStored((points) => {
+        stored += points.length;
+      });
+      await ingest.start();
+      const now = Math.floor(Date.now() / 10_000) * 10_000;
+      // One record per step, each a point of series a and b: five steps stay in open chunks.
+      for (let step = 0; step < 5; step++) {
+        await ingest.publish([point('a', now + step * 10_000), point('b', now + step * 10_000)], 'http');
+        await vi.waitFor(() => expect(stored).toBe(2 * (step + 1)), { timeout: 5_000 });
+      }
+      expect(store.durableUpTo?.(`${METRICS_TOPIC}/0`)).toBe(-1);
+      expect(await committed()).toBeLessThanOrEqual(0);
+      // The sixth step fills both chunks: they are sealed, and the group may commit every record.
+      await ingest.publish([point('a', now + 50_000), point('b', now + 50_000)], 'http');
+      await vi.waitFor(async () => expect(await committed()).toBe(6), { timeout: 5_000 });
+      await ingest.stop();
+    } finally {
+      await store.close();
+      await bus.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -80,8 +80,9 @@ export function createIngest(options: IngestOptions): Ingest {
       const upTo = await storedUpTo(partition);
       await writeBatch(records.filter((r) => r.partition === partition && r.offset > upTo));
       // A store holding points in memory (on the bus only) keeps the bus from committing them.
+      // (`upTo` cannot stand in: it is the last offset written, not the last one durable.)
       const durable = store.durableUpTo?.(`${topic}/${partition}`);
-      if (durable !== undefined) commitUpTo = Math.min(commitUpTo, Math.max(upTo, durable));
+      if (durable !== undefined) commitUpTo = Math.min(commitUpTo, durable);
     }
     return commitUpTo === Number.POSITIVE_INFINITY ? undefined : { commitUpTo };
   }
