@@ -29,6 +29,8 @@ export type Journal = {
    * journals are gone. Waits for a compaction in progress first.
    */
   compact(snapshot: (journal: number) => string, now: number): Promise<void>;
+  /** Resolves once no append or compaction is running (errors are theirs to report). */
+  settled(): Promise<void>;
 };
 
 export type JournalOptions = {
@@ -197,6 +199,10 @@ function createJournal(o: JournalOptions, current: number, oldest: number, snaps
         compacting = undefined;
       });
       return compacting;
+    },
+    async settled() {
+      while (compacting) await compacting.catch(() => {});
+      await writing.catch(() => {});
     },
   };
 }

@@ -49,6 +49,8 @@ export type NotificationLog = {
   set(groupKey: string, receiver: string, integration: string, entry: NflogEntry): Promise<void>;
   /** Every entry, for the groups status. */
   entries(): { groupKey: string; receiver: string; integration: string; entry: NflogEntry }[];
+  /** Resolves once no write (or background compaction) is running: before the directory goes. */
+  flushed(): Promise<void>;
 };
 
 type Stored = { version: 1; journal?: number; entries: Record<string, NflogEntry> };
@@ -92,5 +94,6 @@ export async function openNotificationLog(options: {
         const [groupKey, receiver, integration] = JSON.parse(k) as [string, string, string];
         return { groupKey, receiver, integration, entry };
       }),
+    flushed: () => journal.settled(),
   };
 }

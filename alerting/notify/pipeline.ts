@@ -227,7 +227,7 @@ export async function createNotifyPipeline(options: NotifyPipelineOptions): Prom
       escalations.close();
       await activity.close();
       await Promise.all([...plain.values()].flat().map((i) => i.close?.()));
-      await attempts.flushed();
+      await Promise.all([attempts.flushed(), nflog.flushed(), silences.flushed()]);
     },
   };
 }

@@ -191,6 +191,8 @@ export type SilenceStore = {
   expire(id: string): Promise<Silence>;
   /** Ids of the active silences that mute these labels now. */
   mutedBy(labels: Tags, now: number): string[];
+  /** Resolves once no write is running. */
+  flushed(): Promise<void>;
 };
 
 type Stored = { version: 1; silences: Silence[] };
@@ -215,6 +217,7 @@ export async function openSilenceStore(options: {
     return s;
   };
   return {
+    flushed: () => file.flushed(),
     list: () => [...silences.values()].sort((a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id)),
     get: (id) => silences.get(id),
     async create(fields) {

@@ -12,6 +12,8 @@ export type StateFile<T> = {
   read(fallback: T): Promise<T>;
   /** Stores `snapshot()` as of when the write runs; resolves once it is durable. */
   write(snapshot: () => T): Promise<void>;
+  /** Resolves once no write is running or queued. */
+  flushed(): Promise<void>;
 };
 
 /** Replaces `path` with `text`: temp file, fsync, rename, fsync of the directory. */
@@ -81,6 +83,9 @@ export function createStateFile<T>(path: string): StateFile<T> {
       );
       running = queued;
       return queued;
+    },
+    async flushed() {
+      await running.catch(() => {});
     },
   };
 }
