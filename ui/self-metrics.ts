@@ -105,33 +105,25 @@ export function createSelfMetrics(): SelfMetrics {
           this.set(await store.diskBytes());
         },
       });
-      new client.Gauge({
-        name: 'obs_store_series',
-        help: 'Series the metric store knows.',
-        registers: [registry],
-        collect() {
-          const series = store.stats?.()['series'];
-          if (series !== undefined) this.set(series);
-        },
-      });
-      new client.Gauge({
-        name: 'obs_store_hot_points',
-        help: 'Points the metric store holds in memory.',
-        registers: [registry],
-        collect() {
-          const hot = store.stats?.()['hotPoints'];
-          if (hot !== undefined) this.set(hot);
-        },
-      });
-      new client.Gauge({
-        name: 'obs_store_open_points',
-        help: 'Points not yet sealed into the store file: held in memory, durable on the bus.',
-        registers: [registry],
-        collect() {
-          const open = store.stats?.()['openPoints'];
-          if (open !== undefined) this.set(open);
-        },
-      });
+      const storeGauges: [name: string, stat: string, help: string][] = [
+        ['obs_store_series', 'series', 'Series the metric store knows.'],
+        ['obs_store_hot_points', 'hotPoints', 'Points the metric store holds in memory.'],
+        [
+          'obs_store_open_points',
+          'openPoints',
+          'Points not yet sealed into the store file: held in memory, durable on the bus.',
+        ],
+      ];
+      for (const [name, stat, help] of storeGauges)
+        new client.Gauge({
+          name,
+          help,
+          registers: [registry],
+          collect() {
+            const value = store.stats?.()[stat];
+            if (value !== undefined) this.set(value);
+          },
+        });
     },
   };
 }

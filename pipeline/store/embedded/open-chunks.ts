@@ -4,6 +4,7 @@
  * store's checkpoint for a stream never passes the lowest offset still pinned. After a crash the
  * ingest replays from there and the open chunks fill again.
  */
+import { lowerBound } from '../../query/transform.ts';
 
 /** Where the bus can give points back from; counts the open points it holds. */
 export type Pin = { readonly stream: string; readonly offset: number; points: number };
@@ -51,18 +52,11 @@ export class OpenChunks {
     const n = times.length;
     let at = n;
     if (n > 0 && times[n - 1]! >= ts) {
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (times[mid]! < ts) lo = mid + 1;
-        else hi = mid;
-      }
-      if (times[lo] === ts) {
-        values[lo] = value;
+      at = lowerBound(times, ts);
+      if (times[at] === ts) {
+        values[at] = value;
         return n;
       }
-      at = lo;
     }
     if (pin) pin.points++;
     this.count++;
