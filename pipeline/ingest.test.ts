@@ -10,7 +10,10 @@ import { createEmbeddedBus } from './bus/embedded/embedded-bus.ts';
 import { BINARY_RECORD_VERSION, decodePoints, encodePoints } from './codec/points-codec.ts';
 import { createIngest, METRICS_TOPIC, toMessages } from './ingest.ts';
 import { parseQueryBody } from './query/parse.ts';
-import { createEmbeddedMetricStore } from './store/embedded/embedded-metric-store.ts';
+import {
+  createEmbeddedMetricStore,
+  type EmbeddedMetricStoreOptions,
+} from './store/embedded/embedded-metric-store.ts';
 
 const point = (app: string, ts: number): MetricPoint => ({
   metric: 'container.cpu.usage',
@@ -63,16 +66,28 @@ describe('toMessages', () => {
   });
 });
 
+/** An embedded bus and metric store in a temp dir, and how to close and remove them. */
+async function openBusAndStore(storeOptions: Partial<EmbeddedMetricStoreOptions> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'ingest-'));
+  const bus = await createEmbeddedBus({ dir: join(dir, 'bus'), clock: systemClock, pollMs: 20 });
+  const store = await createEmbeddedMetricStore({
+    dataDir: join(dir, 'store'),
+    clock: systemClock,
+    logger: silentLogger,
+    maintenanceIntervalMs: 0,
+    ...storeOptions,
+  });
+  const close = async () => {
+    await store.close();
+    await bus.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  return { bus, store, close };
+}
+
 describe('createIngest on the embedded bus and store', () => {
   it('stores points of v1 JSON records (older hubs) and v2 binary records alike, once each', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ingest-records-'));
-    const bus = await createEmbeddedBus({ dir: join(dir, 'bus'), clock: systemClock, pollMs: 20 });
-    const store = await createEmbeddedMetricStore({
-      dataDir: join(dir, 'store'),
-      clock: systemClock,
-      logger: silentLogger,
-      maintenanceIntervalMs: 0,
-    });
+    const { bus, store, close } = await openBusAndStore();
     try {
       const now = Math.floor(Date.now() / 10_000) * 10_000;
       const old = { ...point('a', now - 20_000), value: 1 };
@@ -116,23 +131,12 @@ describe('createIngest on the embedded bus and store', () => {
         ['b', [[now, 3]]],
       ]);
     } finally {
-      await store.close();
-      await bus.close();
-      await rm(dir, { recursive: true, force: true });
+      await close();
     }
   });
 
   it('lets the bus group commit only what the store holds durably, not points still in open chunks', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ingest-commit-'));
-    const bus = await createEmbeddedBus({ dir: join(dir, 'bus'), clock: systemClock, pollMs: 20 });
-    const store = await createEmbeddedMetricStore({
-      dataDir: join(dir, 'store'),
-      clock: systemClock,
-      logger: silentLogger,
-      maintenanceIntervalMs: 0,
-      chunkPoints: 6,
-      stragglers: 0,
-    });
+    const { bus, store, close } = await openBusAndStore({ chunkPoints: 6, stragglers: 0 });
     const committed = async () =>
       (await bus.stats())
         .find((t) => t.topic === METRICS_TOPIC)!
@@ -157,9 +161,7 @@ describe('createIngest on the embedded bus and store', () => {
       await vi.waitFor(async () => expect(await committed()).toBe(6), { timeout: 5_000 });
       await ingest.stop();
     } finally {
-      await store.close();
-      await bus.close();
-      await rm(dir, { recursive: true, force: true });
+      await close();
     }
   });
 });
