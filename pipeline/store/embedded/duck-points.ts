@@ -16,6 +16,7 @@ import type { WriteCheckpoint } from '../../../core/ports.ts';
 import { decodeChunk } from './chunk-codec.ts';
 import { duckFileBytes, SerialQueue } from './duck-file.ts';
 import { MinuteBuckets } from './minute-buckets.ts';
+import { mergeRaw } from './raw-merge.ts';
 import type { SeriesEntry } from './series-index.ts';
 
 export type Columns = { sid: number[]; ts: number[]; value: number[] };
@@ -253,32 +254,15 @@ export class DuckPoints {
         )
       ).getColumns(),
     );
-    const [csid, cdata] = chunks.getColumns() as [number[], DuckDBBlobValue[]];
-    const out: Columns = { sid: [], ts: [], value: [] };
-    let j = 0;
-    const lateUpTo = (sid: number, ts: number) => {
-      while (j < late.ts.length && (late.sid[j]! < sid || (late.sid[j] === sid && late.ts[j]! <= ts))) {
-        out.sid.push(late.sid[j]!);
-        out.ts.push(late.ts[j]!);
-        out.value.push(late.value[j]!);
-        j++;
-      }
-    };
-    for (let c = 0; c < (csid?.length ?? 0); c++) {
-      const sid = csid![c]!;
-      const points = decodeChunk(cdata![c]!.bytes, `chunk of series ${sid} in ${this.path}`);
-      for (let i = 0; i < points.ts.length; i++) {
-        const t = points.ts[i]!;
-        if (t < start || t > end) continue;
-        lateUpTo(sid, t - 1);
-        out.sid.push(sid);
-        out.ts.push(t);
-        out.value.push(points.values[i]!);
-        lateUpTo(sid, t);
-      }
-    }
-    lateUpTo(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-    return out;
+    const [csid, cdata] = chunks.getColumns() as [number[] | undefined, DuckDBBlobValue[] | undefined];
+    return mergeRaw(
+      csid ?? [],
+      (cdata ?? []).map((d) => d.bytes),
+      late,
+      start,
+      end,
+      this.path,
+    );
   }
 
   /** Roll-up buckets of the given series in [start, end], each answered with `stat`. */
