@@ -134,6 +134,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     auth,
     projectOfService: (service) => config.tracing.serviceProjects[service],
     store: { recentBytes: config.tracing.recentCacheBytes },
+    recordEncoding,
     onMetrics: (points) => ingest.publish(points, 'tracing'),
     maxBodyBytes: config.maxBodyBytes,
   });

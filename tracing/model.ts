@@ -34,6 +34,14 @@ export type SpanError = {
 export type DecodeResult = { spans: TraceSpan[]; indexes: number[]; errors: SpanError[] };
 
 export const SPAN_KINDS: readonly SpanKind[] = ['client', 'server', 'producer', 'consumer', 'local'];
+/** A kind's position in `SPAN_KINDS`: its number in bus records. */
+export const SPAN_KIND_INDEX: Readonly<Record<SpanKind, number>> = {
+  client: 0,
+  server: 1,
+  producer: 2,
+  consumer: 3,
+  local: 4,
+};
 
 export const SPAN_LIMITS = {
   maxNameLength: 1024,

@@ -39,12 +39,21 @@ afterEach(async () => {
   cleanups = [];
 });
 
-async function setup(wrap: (real: EmbeddedSpanStore) => CheckpointedSpanStore) {
+async function setup(
+  wrap: (real: EmbeddedSpanStore) => CheckpointedSpanStore,
+  recordEncoding?: 'binary' | 'json',
+) {
   const tmp = await tempDir('obs-tracing-ingest-');
   const bus = await createEmbeddedBus({ dir: `${tmp.dir}/bus`, pollMs: 20 });
   const store = await createEmbeddedSpanStore({ dataDir: `${tmp.dir}/spans`, maintenanceIntervalMs: 0 });
   const assembler = createTraceAssembler({ clock: new FakeClock(), keepLinkDeltas: true });
-  const ingest = createTracingIngest({ bus, store: wrap(store), assembler, logger: silentLogger });
+  const ingest = createTracingIngest({
+    bus,
+    store: wrap(store),
+    assembler,
+    logger: silentLogger,
+    ...(recordEncoding ? { recordEncoding } : {}),
+  });
   await ingest.start();
   cleanups.push(async () => {
     await ingest.stop();
@@ -102,5 +111,29 @@ describe('tracing ingest', () => {
     expect(await store.links(0, Number.MAX_SAFE_INTEGER)).toEqual([
       { parent: 'web', child: 'api', callCount: 1, errorCount: 0 },
     ]);
+  });
+
+  it('stores every field of spans published in either record version, and hands listeners whole spans', async () => {
+    const tagged: TraceSpan = {
+      ...server,
+      tags: { 'http.path': '/push' },
+      annotations: [{ ts: US + 20, value: 'wr' }],
+      peerIp: '10.0.0.9',
+      peerPort: 9090,
+    };
+    for (const encoding of ['binary', 'json'] as const) {
+      const { store, ingest, assembler } = await setup((real) => real, encoding);
+      await ingest.publish([client, tagged]);
+      await vi.waitFor(() => expect(ingest.stats().stored).toBe(2), { timeout: 10_000, interval: 20 });
+      expect(await store.getTrace(T)).toEqual([client, tagged]);
+      expect(assembler.dependencies(0, Number.MAX_SAFE_INTEGER)).toEqual([
+        { parent: 'web', child: 'api', callCount: 1, errorCount: 0 },
+      ]);
+      const heard: TraceSpan[] = [];
+      ingest.onStored((spans) => heard.push(...spans));
+      await ingest.publish([{ ...tagged, spanId: '0000000000000003' }]);
+      await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 10_000, interval: 20 });
+      expect(heard[0]).toEqual({ ...tagged, spanId: '0000000000000003' });
+    }
   });
 });

@@ -7,7 +7,12 @@
 import type { Logger } from '../core/logger.ts';
 import type { Bus, BusMessage, BusRecord, Subscription, WriteCheckpoint } from '../core/ports.ts';
 import type { LinkDelta, SpanBatch, TraceAssembler } from './assembler/assembler.ts';
-import { decodeSpans, encodeSpans } from './codec/spans-codec.ts';
+import {
+  decodeSpans,
+  decodeSpansLight,
+  encodeSpanRecord,
+  type SpanRecordEncoding,
+} from './codec/spans-codec.ts';
 import type { TraceSpan } from './model.ts';
 
 export const SPANS_TOPIC = 'spans';
@@ -45,6 +50,11 @@ export type TracingIngestOptions = {
   maxSpansPerRecord?: number;
   /** Bytes of records per batch the consumer takes (one store transaction). Default 8 MiB. */
   maxBatchBytes?: number;
+  /**
+   * The version of the records `publish` writes (`spans-codec.ts`): `binary` (default) for the
+   * embedded bus, `json` where other programs read the topic (Kafka).
+   */
+  recordEncoding?: SpanRecordEncoding;
 };
 
 export type SpansListener = (spans: readonly TraceSpan[]) => void;
@@ -56,7 +66,7 @@ export type TracingIngest = {
   publishRecords(records: readonly BusMessage[]): Promise<void>;
   /** Starts moving spans from the Bus into the store and the assembler. */
   start(): Promise<void>;
-  /** Called with each batch after it is stored (live pages). */
+  /** Called with each batch after it is stored (live pages), every field of every span decoded. */
   onStored(listener: SpansListener): () => void;
   /** Spans stored since start, records skipped as undecodable, records skipped as already stored. */
   stats(): { stored: number; skippedRecords: number; replayedRecords: number };
@@ -68,6 +78,7 @@ export function createTracingIngest(options: TracingIngestOptions): TracingInges
   const topic = options.topic ?? SPANS_TOPIC;
   const group = options.group ?? 'span-store';
   const perRecord = options.maxSpansPerRecord ?? 5000;
+  const encoding = options.recordEncoding ?? 'binary';
   const listeners = new Set<SpansListener>();
   const stored = new Map<number, number>();
   let subscription: Subscription | undefined;
@@ -86,12 +97,18 @@ export function createTracingIngest(options: TracingIngestOptions): TracingInges
     return offset;
   }
 
-  /** Decodes records into the assembler; undecodable ones are skipped (and logged). */
+  /**
+   * Decodes records into the assembler; undecodable ones are skipped (and logged). When the store
+   * takes the records themselves and nobody listens, the summaries of version-2 records are
+   * enough (the assembler and the store's index need no tags).
+   */
   async function decodeAll(fresh: readonly BusRecord[]): Promise<SpanBatch> {
     const spans: TraceSpan[] = [];
+    const summaries = store.writeRecords !== undefined && listeners.size === 0;
+    const decode = summaries ? decodeSpansLight : decodeSpans;
     for (let i = 0; i < fresh.length; i++) {
       try {
-        const decoded = decodeSpans(fresh[i]!.value);
+        const decoded = decode(fresh[i]!.value);
         for (const s of decoded) spans.push(s);
         assembler.add(decoded);
       } catch (e) {
@@ -102,7 +119,7 @@ export function createTracingIngest(options: TracingIngestOptions): TracingInges
       await yieldToEventLoop();
     }
     while (assembler.settle(500) > 0) await yieldToEventLoop();
-    return { spans, links: assembler.takeLinkDeltas() };
+    return { spans, links: assembler.takeLinkDeltas(), ...(summaries ? { summaries } : {}) };
   }
 
   async function writeBatch(fresh: BusRecord[]): Promise<void> {
@@ -160,7 +177,7 @@ export function createTracingIngest(options: TracingIngestOptions): TracingInges
       const messages = [];
       for (let i = 0; i < spans.length; i += perRecord) {
         const part = spans.slice(i, i + perRecord);
-        messages.push({ key: part[0]!.traceId, value: encodeSpans(part) });
+        messages.push({ key: part[0]!.traceId, value: encodeSpanRecord(part, encoding) });
       }
       await bus.publish(topic, messages);
     },

@@ -18,6 +18,7 @@ import {
   type TraceAssemblerOptions,
 } from './assembler/assembler.ts';
 import { createDecodePool } from './codec/decode-pool.ts';
+import type { SpanRecordEncoding } from './codec/spans-codec.ts';
 import {
   createEmbeddedSpanStore,
   type EmbeddedSpanStore,
@@ -51,6 +52,8 @@ export type TracingOptions = {
   maxBodyBytes?: number;
   /** Threads that decode request bodies; 0 = decode on the main thread. Default: cores − 1, 1 to 4. */
   decodeThreads?: number;
+  /** Version of the spans bus records: `binary` (default, embedded bus) or `json` (Kafka). */
+  recordEncoding?: SpanRecordEncoding;
 };
 
 export type Tracing = {
@@ -101,6 +104,7 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
     assembler,
     logger: logger.child({ component: 'tracing-ingest' }),
     ...(options.group ? { group: options.group } : {}),
+    ...(options.recordEncoding ? { recordEncoding: options.recordEncoding } : {}),
   });
   await ingest.start();
   const decodePool =
@@ -108,6 +112,7 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
       ? undefined
       : createDecodePool({
           logger: logger.child({ component: 'span-decoding' }),
+          ...(options.recordEncoding ? { encoding: options.recordEncoding } : {}),
           ...(options.decodeThreads ? { size: options.decodeThreads } : {}),
         });
   const router = createZipkinRouter({

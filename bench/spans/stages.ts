@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../core/clock.ts';
 import { createTraceAssembler } from '../../tracing/assembler/assembler.ts';
-import { decodeSpans, encodeSpans } from '../../tracing/codec/spans-codec.ts';
+import { decodeSpansLight, encodeSpanRecord } from '../../tracing/codec/spans-codec.ts';
 import { decodeZipkinSpans } from '../../tracing/codec/zipkin-json.ts';
 import type { TraceSpan } from '../../tracing/model.ts';
 import { createEmbeddedSpanStore, type EmbeddedSpanStore } from '../../tracing/store/embedded-span-store.ts';
@@ -62,8 +62,8 @@ const stage = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
 
 const parsed = await stage('JSON.parse of the body', () => bodies.map((b) => JSON.parse(b) as unknown));
 const decoded = await stage('Zipkin decode + validate', () => parsed.map((p) => decodeZipkinSpans(p).spans));
-const encoded = await stage('bus encode', () => decoded.map((d) => encodeSpans(d)));
-const back = await stage('bus decode', () => encoded.map((e) => decodeSpans(e)));
+const encoded = await stage('bus encode', () => decoded.map((d) => encodeSpanRecord(d, 'binary')));
+const back = await stage('bus decode (summaries)', () => encoded.map((e) => decodeSpansLight(e)));
 const asm = createTraceAssembler({ clock: systemClock, keepLinkDeltas: true });
 const deltas = await stage('assembler add + links', () =>
   back.map((spans) => {
@@ -87,7 +87,6 @@ async function lookups(store: EmbeddedSpanStore, batches: readonly TraceSpan[][]
   process.stdout.write(`${'trace by id (DuckDB)'.padEnd(28)} p50 ${at(0.5)} ms  p99 ${at(0.99)} ms\n`);
 }
 
-const texts = encoded.map((e) => Buffer.from(e).toString('utf8'));
 // The consumer's write: DuckDB parses the bus records itself (`records`); the appender path
 // (span objects converted in JavaScript) is the fallback, measured for comparison.
 for (const [name, withRecords] of [
@@ -105,12 +104,21 @@ for (const [name, withRecords] of [
     // Records per transaction as the consumer takes them from a backlog: up to 8 MiB.
     for (let i = 0; i < back.length; ) {
       const from = i;
-      for (let bytes = 0; i < back.length && (i === from || bytes + texts[i]!.length <= MAX_BATCH_BYTES); i++)
-        bytes += texts[i]!.length;
+      for (
+        let bytes = 0;
+        i < back.length && (i === from || bytes + encoded[i]!.length <= MAX_BATCH_BYTES);
+        i++
+      )
+        bytes += encoded[i]!.length;
       const checkpoint = { stream: 'spans/0', offset: i - 1 };
-      const batch = { spans: back.slice(from, i).flat(), links: deltas.slice(from, i).flat() };
-      if (withRecords) await store.writeRecords(texts.slice(from, i), Promise.resolve(batch), checkpoint);
-      else await store.write(batch.spans, checkpoint, batch.links);
+      if (withRecords) {
+        const batch = {
+          spans: back.slice(from, i).flat(),
+          links: deltas.slice(from, i).flat(),
+          summaries: true,
+        };
+        await store.writeRecords(encoded.slice(from, i), Promise.resolve(batch), checkpoint);
+      } else await store.write(decoded.slice(from, i).flat(), checkpoint, deltas.slice(from, i).flat());
     }
   });
   if (withRecords) await lookups(store, back);

@@ -47,8 +47,12 @@ export type TraceAssemblerOptions = {
 /** A change of the link counts within one time bucket (epoch ms of the bucket's start). */
 export type LinkDelta = { bucket: number; parent: string; child: string; calls: number; errors: number };
 
-/** Spans and the link changes the assembler made of them: what one store write records. */
-export type SpanBatch = { spans: readonly TraceSpan[]; links?: readonly LinkDelta[] };
+/**
+ * Spans and the link changes the assembler made of them: what one store write records. With
+ * `summaries`, spans may lack their tags, annotations and peer fields (decoded from version-2
+ * bus records, `span-summaries.ts`): the records the write came with hold them.
+ */
+export type SpanBatch = { spans: readonly TraceSpan[]; links?: readonly LinkDelta[]; summaries?: boolean };
 
 export type TraceStatus = { complete: boolean; lateSpans: number; firstSeen: number; lastSeen: number };
 

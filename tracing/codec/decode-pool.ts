@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { HubError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { SpanError } from '../model.ts';
+import type { SpanRecordEncoding } from './spans-codec.ts';
 
 export type DecodeFormat = 'zipkin' | 'otlp';
 
@@ -20,6 +21,7 @@ export type DecodeRequest = {
   format: DecodeFormat;
   body: Uint8Array;
   perRecord: number;
+  encoding: SpanRecordEncoding;
   withServices: boolean;
 };
 
@@ -52,6 +54,8 @@ export type DecodePoolOptions = {
   size?: number;
   /** Spans per bus record. Default 5,000. */
   perRecord?: number;
+  /** The bus records' version (`spans-codec.ts`). Default `binary`. */
+  encoding?: SpanRecordEncoding;
   logger: Logger;
 };
 
@@ -61,6 +65,7 @@ type Pending = { resolve(r: DecodedBatch): void; reject(e: unknown): void; slot:
 export function createDecodePool(options: DecodePoolOptions): DecodePool {
   const size = options.size ?? Math.min(4, Math.max(1, availableParallelism() - 1));
   const perRecord = options.perRecord ?? 5000;
+  const encoding = options.encoding ?? 'binary';
   const pending = new Map<number, Pending>();
   let nextId = 1;
   const slots: Slot[] = [];
@@ -106,7 +111,7 @@ export function createDecodePool(options: DecodePoolOptions): DecodePool {
       slot.busy++;
       return new Promise<DecodedBatch>((resolve, reject) => {
         pending.set(id, { resolve, reject, slot });
-        const req: DecodeRequest = { id, format, body, perRecord, withServices };
+        const req: DecodeRequest = { id, format, body, perRecord, encoding, withServices };
         slot.worker.postMessage(req);
       });
     },

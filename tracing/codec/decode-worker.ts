@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { DecodeRequest, DecodeResponse } from './decode-pool.ts';
 import { decodeOtlpTraces } from './otlp-json.ts';
-import { encodeSpans } from './spans-codec.ts';
+import { encodeSpanRecord } from './spans-codec.ts';
 import { decodeZipkinSpans } from './zipkin-json.ts';
 
 function handle(req: DecodeRequest): { response: DecodeResponse; transfer: ArrayBuffer[] } {
@@ -25,7 +25,7 @@ function handle(req: DecodeRequest): { response: DecodeResponse; transfer: Array
   const transfer: ArrayBuffer[] = [];
   for (let i = 0; i < spans.length; i += req.perRecord) {
     const part = spans.slice(i, i + req.perRecord);
-    const value = encodeSpans(part);
+    const value = encodeSpanRecord(part, req.encoding);
     // Only a buffer that owns its whole memory can move; pooled small ones are copied.
     if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength)
       transfer.push(value.buffer as ArrayBuffer);

@@ -1,45 +1,108 @@
 /**
- * How batches of spans travel on the Bus: a JSON array of rows
+ * How batches of spans travel on the Bus. Version 1 is a JSON array of rows
  * `[traceId, spanId, parentId, name, kind, service, start, duration, localIp, peerIp, peerPort,
  *   tags, annotations (flat [ts, value, ...]), flags (1 error, 2 shared, 4 debug), remoteService,
- *   localPort]`, with `null` for absent optional fields. Only validated spans are encoded.
+ *   localPort]`, with `null` for absent optional fields: what any Kafka consumer can read. Version 2
+ * (`span-summaries.ts`) is the same JSON followed by a binary summary of each span, which the
+ * hub's consumer reads instead of parsing the JSON; the embedded bus carries it. Only validated
+ * spans are encoded.
  */
 import { HubError } from '../../core/errors.ts';
-import type { SpanKind, Tags } from '../../core/model.ts';
-import type { TraceSpan } from '../model.ts';
+import type { Tags } from '../../core/model.ts';
+import { SPAN_KIND_INDEX, SPAN_KINDS, type TraceSpan } from '../model.ts';
+import { decodeSummaries, encodeWithSummaries, hasSummaries, summaryJson } from './span-summaries.ts';
 
-const KINDS: readonly SpanKind[] = ['client', 'server', 'producer', 'consumer', 'local'];
-const KIND_INDEX: Record<SpanKind, number> = { client: 0, server: 1, producer: 2, consumer: 3, local: 4 };
+/** `json`: version 1 (the rows alone); `binary`: version 2 (the rows and the summaries). */
+export type SpanRecordEncoding = 'binary' | 'json';
 
-export function encodeSpans(spans: readonly TraceSpan[]): Uint8Array {
-  const rows = new Array(spans.length);
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i]!;
-    const ann = new Array(s.annotations.length * 2);
-    for (let j = 0; j < s.annotations.length; j++) {
-      ann[2 * j] = s.annotations[j]!.ts;
-      ann[2 * j + 1] = s.annotations[j]!.value;
-    }
-    rows[i] = [
-      s.traceId,
-      s.spanId,
-      s.parentId ?? null,
-      s.name,
-      KIND_INDEX[s.kind],
-      s.service,
-      s.start,
-      s.duration,
-      s.localIp ?? null,
-      s.peerIp ?? null,
-      s.peerPort ?? null,
-      s.tags,
-      ann,
-      (s.error ? 1 : 0) | (s.shared ? 2 : 0) | (s.debug ? 4 : 0),
-      s.remoteService ?? null,
-      s.localPort ?? null,
-    ];
+function spanRow(s: TraceSpan): unknown[] {
+  const ann = new Array(s.annotations.length * 2);
+  for (let j = 0; j < s.annotations.length; j++) {
+    ann[2 * j] = s.annotations[j]!.ts;
+    ann[2 * j + 1] = s.annotations[j]!.value;
   }
-  return Buffer.from(JSON.stringify(rows));
+  return [
+    s.traceId,
+    s.spanId,
+    s.parentId ?? null,
+    s.name,
+    SPAN_KIND_INDEX[s.kind],
+    s.service,
+    s.start,
+    s.duration,
+    s.localIp ?? null,
+    s.peerIp ?? null,
+    s.peerPort ?? null,
+    s.tags,
+    ann,
+    (s.error ? 1 : 0) | (s.shared ? 2 : 0) | (s.debug ? 4 : 0),
+    s.remoteService ?? null,
+    s.localPort ?? null,
+  ];
+}
+
+/** A version-1 record: the JSON rows. */
+export function encodeSpans(spans: readonly TraceSpan[]): Uint8Array {
+  return Buffer.from(JSON.stringify(spans.map(spanRow)));
+}
+
+/** Version 2 writes its numbers in the machine's byte order, which must be little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A record in the given version (version 1 on a big-endian machine). */
+export function encodeSpanRecord(spans: readonly TraceSpan[], encoding: SpanRecordEncoding): Uint8Array {
+  if (encoding === 'json' || !LITTLE_ENDIAN) return encodeSpans(spans);
+  const json = Buffer.from(JSON.stringify(spans.map(spanRow)));
+  const rows = rowRanges(json);
+  if (rows?.ends.length !== spans.length) throw new Error(`${spans.length} spans gave other rows`);
+  return encodeWithSummaries(spans, json, rows.ends);
+}
+
+const BOUNDARY = Buffer.from('],["');
+
+function isHex(byte: number | undefined): boolean {
+  return byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66));
+}
+
+/**
+ * Start and end (exclusive) of every row of version-1 JSON, or undefined when it is not
+ * `[row,...]`. Rows are found by the bytes `],["` followed by a hex digit, which only a row
+ * boundary can produce: inside a JSON string a `"` is escaped, and after a string's closing quote
+ * comes `,`, `:`, `]` or `}`, never a hex digit (every row starts with its trace id).
+ */
+export function rowRanges(bytes: Uint8Array): { starts: number[]; ends: number[] } | undefined {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  if (bytes[0] !== 0x5b || bytes[bytes.length - 1] !== 0x5d) return undefined;
+  if (bytes.length === 2) return { starts, ends };
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let start = 1;
+  let from = 1;
+  for (;;) {
+    const at = buf.indexOf(BOUNDARY, from);
+    if (at < 0) break;
+    from = at + 1;
+    if (!isHex(buf[at + BOUNDARY.length])) continue;
+    starts.push(start);
+    ends.push(at + 1);
+    start = at + 2;
+  }
+  starts.push(start);
+  ends.push(buf.length - 1);
+  return { starts, ends };
+}
+
+/** The JSON rows of a record of either version (a view of it, not a copy). */
+export function spansJson(record: Uint8Array): Uint8Array {
+  return hasSummaries(record) ? summaryJson(record) : record;
+}
+
+/**
+ * What the consumer needs of a record: the summaries of a version-2 record (no tags, annotations
+ * or peer fields: `decodeSummaries`), every field of a version-1 record.
+ */
+export function decodeSpansLight(record: Uint8Array | string): TraceSpan[] {
+  return hasSummaries(record) ? decodeSummaries(record as Uint8Array) : decodeSpans(record);
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
@@ -51,16 +114,17 @@ function badRow(i: number): HubError {
 }
 
 /**
- * Decodes a record written by `encodeSpans` (its bytes, or their UTF-8 text); a record that does
- * not parse throws a HubError.
+ * Decodes every field of a record of either version (its bytes, or the UTF-8 text of version
+ * 1); a record that does not parse throws a HubError.
  */
 export function decodeSpans(record: Uint8Array | string): TraceSpan[] {
   let rows: unknown;
+  const json = typeof record === 'string' ? record : spansJson(record);
   try {
     rows = JSON.parse(
-      typeof record === 'string'
-        ? record
-        : Buffer.from(record.buffer, record.byteOffset, record.byteLength).toString('utf8'),
+      typeof json === 'string'
+        ? json
+        : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'),
     );
   } catch (e) {
     throw new HubError('BAD_REQUEST', `A spans record is not valid JSON: ${(e as Error).message}`, {
@@ -96,7 +160,7 @@ export function decodeSpans(record: Uint8Array | string): TraceSpan[] {
       !optStr(parentId) ||
       !isStr(name) ||
       typeof kind !== 'number' ||
-      KINDS[kind] === undefined ||
+      SPAN_KINDS[kind] === undefined ||
       !isStr(service) ||
       typeof start !== 'number' ||
       typeof duration !== 'number' ||
@@ -118,7 +182,7 @@ export function decodeSpans(record: Uint8Array | string): TraceSpan[] {
       traceId,
       spanId,
       name,
-      kind: KINDS[kind]!,
+      kind: SPAN_KINDS[kind]!,
       service,
       start,
       duration,

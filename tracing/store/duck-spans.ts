@@ -22,6 +22,7 @@ import { HubError } from '../../core/errors.ts';
 import type { WriteCheckpoint } from '../../core/ports.ts';
 import { duckFileBytes, SerialQueue } from '../../pipeline/store/embedded/duck-file.ts';
 import type { SpanBatch } from '../assembler/assembler.ts';
+import { decodeSpans, spansJson } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
 import {
   INSERT_RECORD,
@@ -145,11 +146,12 @@ export class DuckSpans {
    * Appends spans (numbered from `nextSeq`), link deltas and the checkpoint in one transaction.
    * Resolves with the first seq used; `nextSeq` moves only if the transaction committed.
    *
-   * `records`, when given, are the same spans in the same order as bus records (`encodeSpans`
-   * JSON text): DuckDB parses and inserts them while `batch` may still be in the making (the
-   * caller decoding and assembling the same records), and the links and checkpoint follow once
-   * it is. Should DuckDB refuse a record, or count other spans than `batch` holds, the write is
-   * done again from the span objects through the appender.
+   * `records`, when given, are the same spans in the same order as bus records (`spans-codec.ts`,
+   * either version, or the text of version 1): DuckDB parses and inserts their JSON rows while
+   * `batch` may still be in the making (the caller decoding and assembling the same records), and
+   * the links and checkpoint follow once it is. Should DuckDB refuse a record, or count other
+   * spans than `batch` holds, the write is done again from the span objects through the appender
+   * (decoded again from the records when the batch holds only summaries).
    */
   async write(
     batch: SpanBatch | Promise<SpanBatch>,
@@ -162,7 +164,14 @@ export class DuckSpans {
       } catch {
         // Not as `encodeSpans` writes them: the appender takes the span objects instead.
       }
-    return this.transaction(async (first) => this.appendSpans((await batch).spans, first), batch, checkpoint);
+    return this.transaction(
+      async (first) => {
+        const { spans, summaries } = await batch;
+        return this.appendSpans(summaries && records ? wholeSpans(records) : spans, first);
+      },
+      batch,
+      checkpoint,
+    );
   }
 
   private transaction(
@@ -213,11 +222,9 @@ export class DuckSpans {
   private async insertRecords(records: readonly (string | Uint8Array)[], first: number): Promise<number> {
     const parts: Buffer[] = [];
     for (const record of records) {
-      const bytes =
-        typeof record === 'string'
-          ? Buffer.from(record)
-          : Buffer.from(record.buffer, record.byteOffset, record.byteLength);
-      // `encodeSpans` writes `[row,row,...]` with nothing around it.
+      const json = typeof record === 'string' ? Buffer.from(record) : spansJson(record);
+      const bytes = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+      // The JSON rows are `[row,row,...]` with nothing around them.
       if (bytes[0] !== OPEN || bytes[bytes.length - 1] !== CLOSE)
         throw new Error('a spans record is not a JSON array');
       if (bytes.length > 2) parts.push(parts.length === 0 ? OPEN_BYTES : COMMA_BYTES, bytes.subarray(1, -1));
@@ -361,4 +368,16 @@ export class DuckSpans {
       this.instance.closeSync();
     });
   }
+}
+
+/** Every field of the spans of records, skipping those that do not decode (as the consumer did). */
+function wholeSpans(records: readonly (string | Uint8Array)[]): TraceSpan[] {
+  const out: TraceSpan[] = [];
+  for (const r of records)
+    try {
+      for (const s of decodeSpans(r)) out.push(s);
+    } catch {
+      // Skipped by the consumer too.
+    }
+  return out;
 }

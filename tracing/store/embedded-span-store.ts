@@ -148,9 +148,15 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
 
   /**
    * Updates the index, the names and the caches after a commit. With the batch's bus records, its
-   * new traces are cached as those records; without, as the span objects.
+   * new traces are cached as those records; without, as the span objects. Spans that are only
+   * summaries (no tags) are not added to a trace cached as objects: the trace leaves that cache.
    */
-  function afterWrite(spans: readonly TraceSpan[], first: number, records?: readonly Uint8Array[]): void {
+  function afterWrite(
+    spans: readonly TraceSpan[],
+    first: number,
+    records?: readonly Uint8Array[],
+    summaries = false,
+  ): void {
     generation++;
     const asRecords =
       records !== undefined &&
@@ -179,11 +185,17 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
         const hit = cache.get(runId);
         runCached = hit !== undefined;
         runList = hit ?? fresh.get(runId);
-        if (!runList && !asRecords && index.complete && !index.has(runId)) {
+        if (!runList && !asRecords && !summaries && index.complete && !index.has(runId)) {
           runList = [];
           fresh.set(runId, runList);
         }
       } else if (s.start > runLast) runLast = s.start;
+      if (runList && summaries && runCached) {
+        cached -= runList.length;
+        cache.delete(s.traceId);
+        runList = undefined;
+        runCached = false;
+      }
       if (runList) {
         runList.push(s);
         if (runCached) cached++;
@@ -266,6 +278,7 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
         done.spans,
         first,
         records.map((r) => (typeof r === 'string' ? Buffer.from(r) : r)),
+        done.summaries,
       );
       return done;
     },

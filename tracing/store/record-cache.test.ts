@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSpans, encodeSpans } from '../codec/spans-codec.ts';
+import { decodeSpans, encodeSpans, rowRanges } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
-import { RecordCache, rowRanges } from './record-cache.ts';
+import { RecordCache } from './record-cache.ts';
 import { S, span, T } from './span-fixtures.ts';
 
 const bytes = (spans: readonly TraceSpan[]) => Buffer.from(encodeSpans(spans));

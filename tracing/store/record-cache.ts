@@ -3,48 +3,21 @@
  * trace, where its rows are: trace-by-id for recent traces without a trip to DuckDB and without
  * keeping millions of span objects for the garbage collector to walk.
  *
- * A record is `encodeSpans`' JSON array of rows. Rows are found by the bytes `],["` followed by a
- * hex digit, which only a row boundary can produce: inside a JSON string a `"` is escaped, and
- * after a string's closing quote comes `,`, `:`, `]` or `}`, never a hex digit (every row starts
- * with its trace id). The spans handed in with the records say which trace each row is.
+ * What is kept of a record is its JSON array of rows (`spans-codec.ts`). A version-2 record says
+ * where each row ends; in a version-1 record they are found by `rowRanges`. The spans handed in
+ * with the records say which trace each row is.
  *
  * A trace is cached only when all of its spans are: its first span must come while it is cached
  * (the caller says which traces were never stored before), and when the oldest record goes to
  * make room, every trace with a row in it leaves the cache. A trace that is not cached is read
  * from DuckDB as before.
  */
+import { hasSummaries, summaryRowRanges } from '../codec/span-summaries.ts';
+import { rowRanges, spansJson } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
-
-const BOUNDARY = Buffer.from('],["');
 
 type CachedRecord = { bytes: Buffer; traces: string[] };
 type Part = { record: CachedRecord; start: number; end: number };
-
-function isHex(byte: number | undefined): boolean {
-  return byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66));
-}
-
-/** Start and end (exclusive) of every row of a record, or undefined when it is not `[row,...]`. */
-export function rowRanges(bytes: Buffer): { starts: number[]; ends: number[] } | undefined {
-  const starts: number[] = [];
-  const ends: number[] = [];
-  if (bytes[0] !== 0x5b || bytes[bytes.length - 1] !== 0x5d) return undefined;
-  if (bytes.length === 2) return { starts, ends };
-  let start = 1;
-  let from = 1;
-  for (;;) {
-    const at = bytes.indexOf(BOUNDARY, from);
-    if (at < 0) break;
-    from = at + 1;
-    if (!isHex(bytes[at + BOUNDARY.length])) continue;
-    starts.push(start);
-    ends.push(at + 1);
-    start = at + 2;
-  }
-  starts.push(start);
-  ends.push(bytes.length - 1);
-  return { starts, ends };
-}
 
 export class RecordCache {
   private readonly records: CachedRecord[] = [];
@@ -76,8 +49,9 @@ export class RecordCache {
     const found: { bytes: Buffer; starts: number[]; ends: number[] }[] = [];
     let rows = 0;
     for (const r of records) {
-      const view = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
-      const ranges = rowRanges(view);
+      const json = spansJson(r);
+      const view = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+      const ranges = hasSummaries(r) ? summaryRowRanges(r) : rowRanges(view);
       if (!ranges) return false;
       rows += ranges.starts.length;
       found.push({ bytes: view, ...ranges });

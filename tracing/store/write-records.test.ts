@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/harness.ts';
-import { encodeSpans } from '../codec/spans-codec.ts';
+import { decodeSpansLight, encodeSpanRecord, encodeSpans } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
 import { createEmbeddedSpanStore, type EmbeddedSpanStore } from './embedded-span-store.ts';
 import { fullSpan, S, span, T, US } from './span-fixtures.ts';
@@ -32,13 +32,13 @@ describe('embedded span store, writes from bus records', () => {
     cleanups = [];
   });
 
-  async function open(recentBytes = 0): Promise<EmbeddedSpanStore> {
+  async function open(recentBytes = 0, cacheSpans = 0): Promise<EmbeddedSpanStore> {
     const tmp = await tempDir('obs-spans-');
     // No caches (by default): reads come back from DuckDB.
     const store = await createEmbeddedSpanStore({
       dataDir: tmp.dir,
       maintenanceIntervalMs: 0,
-      cacheSpans: 0,
+      cacheSpans,
       recentBytes,
     });
     cleanups.push(async () => {
@@ -158,9 +158,30 @@ describe('embedded span store, writes from bus records', () => {
     expect(await store.getTrace(T(5))).toHaveLength(2);
   });
 
-  async function withObjects(): Promise<EmbeddedSpanStore> {
+  it('stores every field of version-2 records written with a batch of summaries only', async () => {
+    const fromDisk = await open();
+    const recent = await open(1024 * 1024);
+    const objects = await open(0, 1000);
+    const late = fullSpan(1, 4, { tags: { late: 'yes' }, annotations: [{ ts: US, value: 'ws' }] });
+    const v2 = (spans: readonly TraceSpan[]) => encodeSpanRecord(spans, 'binary');
+    const summaries = (records: readonly Uint8Array[]) =>
+      Promise.resolve({ spans: records.flatMap((r) => decodeSpansLight(r)), summaries: true });
+    for (const store of [fromDisk, recent, objects]) {
+      const records = [v2(VARIED.slice(0, 2)), v2(VARIED.slice(2))];
+      await store.writeRecords(records, summaries(records), { stream: 'spans/0', offset: 1 });
+      // Trace 1 is read once (the object cache keeps it), then a late span of it comes as a summary.
+      await store.getTrace(T(1));
+      await store.writeRecords([v2([late])], summaries([v2([late])]), { stream: 'spans/0', offset: 2 });
+    }
+    const whole = await readBack(await withObjects([...VARIED, late]));
+    expect(whole.find((s) => s.spanId === S(4))?.tags).toEqual({ late: 'yes' });
+    expect(recent.cacheStats().recentTraces).toBe(2);
+    for (const store of [fromDisk, recent, objects]) expect(await readBack(store)).toEqual(whole);
+  });
+
+  async function withObjects(spans = VARIED): Promise<EmbeddedSpanStore> {
     const store = await open();
-    await store.write(VARIED);
+    await store.write(spans);
     return store;
   }
 });
