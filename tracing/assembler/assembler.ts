@@ -14,8 +14,18 @@ import { type Logger, silentLogger } from '../../core/logger.ts';
 import type { MetricPoint } from '../../core/model.ts';
 import { spanKey, type TraceSpan } from '../model.ts';
 import { type AssembledTrace, assembleMerged } from './assemble.ts';
-import { addCounts, type DependencyLink, LINK_SEP, type LinkCounts, toDependencyLinks } from './links.ts';
+import {
+  addCounts,
+  addPackedCounts,
+  type DependencyLink,
+  LINK_SEP,
+  type LinkCounts,
+  type PackedLinks,
+  packLinks,
+  toDependencyLinks,
+} from './links.ts';
 import { mergeSpan, normalizeSpan } from './merge.ts';
+import { type PackedSpans, packSpans, unpackSpans } from './packed-spans.ts';
 import { createRedMetrics } from './red.ts';
 
 export type TraceAssemblerOptions = {
@@ -84,15 +94,18 @@ export type TraceAssembler = {
 
 type TraceState = {
   traceId: string;
-  /** One span per (span id, kind), merged and normalized (`mergeSpans` form). */
-  spans: Map<string, TraceSpan>;
+  /** The spans as of the last refresh: one per (span id, kind), merged and normalized. */
+  packed: PackedSpans | undefined;
+  /** While the trace takes spans (until its next refresh): the same and the new ones, by key. */
+  open: Map<string, TraceSpan> | undefined;
+  size: number;
   firstSeen: number;
   lastSeen: number;
   complete: boolean;
   lateSpans: number;
   dirty: boolean;
   /** What this trace adds to the link buckets now. */
-  links: LinkCounts;
+  links: PackedLinks;
   bucket: number;
 };
 
@@ -114,15 +127,15 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
   let openCount = 0;
   const timers: (() => void)[] = [];
 
-  function applyLinks(bucket: number, counts: LinkCounts, delta: 1 | -1): void {
-    if (counts.size === 0) return;
+  function applyLinks(bucket: number, counts: PackedLinks, delta: 1 | -1): void {
+    if (counts.length === 0) return;
     for (const target of options.keepLinkDeltas ? [buckets, pending] : [buckets]) {
       let b = target.get(bucket);
       if (!b) {
         b = new Map();
         target.set(bucket, b);
       }
-      addCounts(b, counts, delta);
+      addPackedCounts(b, counts, delta);
     }
   }
 
@@ -132,13 +145,19 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
    * assembles again.
    */
   function refresh(t: TraceState): AssembledTrace {
-    const a = assembleMerged([...t.spans.values()]);
+    const spans = t.open ? [...t.open.values()] : t.packed ? unpackSpans(t.packed, t.traceId) : [];
+    const a = assembleMerged(spans);
+    if (t.open) {
+      t.packed = packSpans(spans);
+      t.open = undefined;
+    }
     if (!t.dirty) return a;
     const startMs = a.start > 0 ? Math.floor(a.start / 1000) : t.firstSeen;
     const bucket = startMs - (startMs % bucketMs);
+    const links = packLinks(a.links);
     applyLinks(t.bucket, t.links, -1);
-    applyLinks(bucket, a.links, 1);
-    t.links = a.links;
+    applyLinks(bucket, links, 1);
+    t.links = links;
     t.bucket = bucket;
     t.dirty = false;
     dirty.delete(t);
@@ -152,7 +171,7 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
   function forget(t: TraceState): void {
     traces.delete(t.traceId);
     dirty.delete(t);
-    spanCount -= t.spans.size;
+    spanCount -= t.size;
     if (!t.complete) openCount--;
   }
 
@@ -167,24 +186,33 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
     } else {
       t = {
         traceId: span.traceId,
-        spans: new Map(),
+        packed: undefined,
+        open: new Map(),
+        size: 0,
         firstSeen: now,
         lastSeen: now,
         complete: false,
         lateSpans: 0,
         dirty: true,
-        links: new Map(),
+        links: [],
         bucket: 0,
       };
       openCount++;
       traces.set(span.traceId, t);
     }
     t.lastSeen = now;
+    let open = t.open;
+    if (!open) {
+      open = new Map();
+      if (t.packed) for (const s of unpackSpans(t.packed, t.traceId)) open.set(spanKey(s), s);
+      t.open = open;
+    }
     const key = spanKey(span);
-    const have = t.spans.get(key);
-    if (have) t.spans.set(key, mergeSpan(have, span));
+    const have = open.get(key);
+    if (have) open.set(key, mergeSpan(have, span));
     else {
-      t.spans.set(key, normalizeSpan(span));
+      open.set(key, normalizeSpan(span));
+      t.size++;
       spanCount++;
       red.record(span);
       if (t.complete) t.lateSpans++;

@@ -88,18 +88,50 @@ function linkNode(
   add(counts, parent, child, isError);
 }
 
+function addCount(into: LinkCounts, k: string, callsIn: number, errorsIn: number, delta: 1 | -1): void {
+  const have = into.get(k);
+  const calls = (have?.calls ?? 0) + delta * callsIn;
+  const errors = (have?.errors ?? 0) + delta * errorsIn;
+  if (calls === 0 && errors === 0) into.delete(k);
+  else if (have) {
+    have.calls = calls;
+    have.errors = errors;
+  } else into.set(k, { calls, errors });
+}
+
 /** Adds `delta` times `counts` into `into`, dropping entries that fall to zero. */
 export function addCounts(into: LinkCounts, counts: LinkCounts, delta: 1 | -1): void {
+  for (const [k, c] of counts) addCount(into, k, c.calls, c.errors, delta);
+}
+
+/**
+ * One trace's link counts as a flat array `[key, calls, errors, ...]` with keys shared between
+ * traces: what the assembler keeps per trace in memory, where a map per trace would be several
+ * long-lived objects.
+ */
+export type PackedLinks = (string | number)[];
+
+/** Keys seen, so that traces share one string per pair of services; bounded. */
+const internedKeys = new Map<string, string>();
+const MAX_INTERNED = 100_000;
+
+export function packLinks(counts: LinkCounts): PackedLinks {
+  const out: PackedLinks = [];
   for (const [k, c] of counts) {
-    const have = into.get(k);
-    const calls = (have?.calls ?? 0) + delta * c.calls;
-    const errors = (have?.errors ?? 0) + delta * c.errors;
-    if (calls === 0 && errors === 0) into.delete(k);
-    else if (have) {
-      have.calls = calls;
-      have.errors = errors;
-    } else into.set(k, { calls, errors });
+    let key = internedKeys.get(k);
+    if (key === undefined) {
+      key = k;
+      if (internedKeys.size < MAX_INTERNED) internedKeys.set(k, k);
+    }
+    out.push(key, c.calls, c.errors);
   }
+  return out;
+}
+
+/** `addCounts` of packed links. */
+export function addPackedCounts(into: LinkCounts, packed: PackedLinks, delta: 1 | -1): void {
+  for (let i = 0; i < packed.length; i += 3)
+    addCount(into, packed[i] as string, packed[i + 1] as number, packed[i + 2] as number, delta);
 }
 
 export function toDependencyLinks(counts: LinkCounts): DependencyLink[] {
