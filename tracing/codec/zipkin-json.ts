@@ -60,11 +60,14 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+const ENDPOINT_TEXT = ['serviceName', 'ipv4', 'ipv6'] as const;
+
 function endpoint(v: unknown, field: string): { ok: true; value: ZipkinEndpoint | undefined } | Fail {
   if (v === undefined || v === null) return { ok: true, value: undefined };
   if (!isObject(v)) return { field, message: `${field} must be an object` };
   const out: ZipkinEndpoint = {};
-  for (const k of ['serviceName', 'ipv4', 'ipv6'] as const) {
+  for (let i = 0; i < ENDPOINT_TEXT.length; i++) {
+    const k = ENDPOINT_TEXT[i]!;
     const x = v[k];
     if (x === undefined || x === null || x === '') continue;
     if (typeof x !== 'string') return { field: `${field}.${k}`, message: `${field}.${k} must be a string` };
@@ -85,9 +88,25 @@ function tagValue(v: unknown): string | undefined {
   return undefined;
 }
 
+// At module level, not per span: tsx wraps every closure it creates in a naming call.
+function bad(field: string, message: string): { ok: false } & Fail {
+  return { ok: false, field, message };
+}
+
+/** Checks `timestamp` or `duration` of a span: absent, or integer µs. */
+function badTime(input: Record<string, unknown>, f: 'timestamp' | 'duration'): boolean {
+  const v = input[f];
+  return v !== undefined && v !== null && !isTimestamp(v);
+}
+
+/** Checks `debug` or `shared`: absent, or a boolean. */
+function badFlag(input: Record<string, unknown>, f: 'debug' | 'shared'): boolean {
+  const v = input[f];
+  return v !== undefined && v !== null && typeof v !== 'boolean';
+}
+
 /** Decodes one Zipkin v2 span; the error names the field as Zipkin spells it. */
 export function decodeZipkinSpan(input: unknown): { ok: true; span: TraceSpan } | ({ ok: false } & Fail) {
-  const bad = (field: string, message: string) => ({ ok: false as const, field, message });
   if (!isObject(input)) return bad('', 'A span must be an object');
   const traceId = normalizeId(input['traceId'], 32);
   if (traceId === undefined) return bad('traceId', 'traceId must be 16 or 32 hex digits');
@@ -107,11 +126,10 @@ export function decodeZipkinSpan(input: unknown): { ok: true; span: TraceSpan } 
   }
   const name = input['name'] ?? '';
   if (typeof name !== 'string') return bad('name', 'name must be a string');
-  for (const f of ['timestamp', 'duration'] as const) {
-    const v = input[f];
-    if (v !== undefined && v !== null && !isTimestamp(v))
-      return bad(f, `${f} must be a non-negative integer of microseconds`);
-  }
+  if (badTime(input, 'timestamp'))
+    return bad('timestamp', 'timestamp must be a non-negative integer of microseconds');
+  if (badTime(input, 'duration'))
+    return bad('duration', 'duration must be a non-negative integer of microseconds');
   const local = endpoint(input['localEndpoint'], 'localEndpoint');
   if (!('ok' in local)) return bad(local.field, local.message);
   const remote = endpoint(input['remoteEndpoint'], 'remoteEndpoint');
@@ -123,9 +141,9 @@ export function decodeZipkinSpan(input: unknown): { ok: true; span: TraceSpan } 
   const rawTags = input['tags'];
   if (rawTags !== undefined && rawTags !== null) {
     if (!isObject(rawTags)) return bad('tags', 'tags must be an object of strings');
-    for (const [k, v] of Object.entries(rawTags)) {
+    for (const k in rawTags) {
       if (k === '__proto__') return bad('tags', 'a tag may not be named __proto__');
-      const s = tagValue(v);
+      const s = tagValue(rawTags[k]);
       if (s === undefined) return bad(`tags.${k}`, `tag ${k} must be a string`);
       tags[k] = s;
     }
@@ -144,10 +162,8 @@ export function decodeZipkinSpan(input: unknown): { ok: true; span: TraceSpan } 
       annotations.push({ ts: a['timestamp'] as number, value: a['value'] });
     }
   }
-  for (const f of ['debug', 'shared'] as const) {
-    const v = input[f];
-    if (v !== undefined && v !== null && typeof v !== 'boolean') return bad(f, `${f} must be true or false`);
-  }
+  if (badFlag(input, 'debug')) return bad('debug', 'debug must be true or false');
+  if (badFlag(input, 'shared')) return bad('shared', 'shared must be true or false');
   const span: TraceSpan = {
     traceId,
     spanId: id,
