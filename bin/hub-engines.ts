@@ -27,7 +27,10 @@ export type Engines = {
   store: HubMetricStore;
   keyBuckets: number;
   groups: IngestGroups;
-  /** Kafka keeps the JSON records its README documents for other consumers; the embedded bus, binary. */
+  /**
+   * Kafka keeps the JSON records its README documents for other consumers (points and spans); the
+   * embedded bus carries the binary versions.
+   */
   recordEncoding: RecordEncoding;
 };
 
