@@ -101,6 +101,12 @@ export type RawSeries = {
   tags: Tags;
   ts: ArrayLike<number>;
   values: ArrayLike<number>;
+  /**
+   * How many raw points each value stands for, when some stand for more than one (a roll-up
+   * bucket's count): a `count` downsample adds them up and an `avg` downsample weighs by them.
+   * Absent: one each.
+   */
+  weights?: ArrayLike<number>;
   /** `seriesKey(metric, tags)`, when the store has it at hand. */
   key?: string;
 };

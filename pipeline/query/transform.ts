@@ -5,8 +5,11 @@
 import type { Downsample, RateOptions } from '../../core/query.ts';
 import { aggregateFunction } from './aggregators.ts';
 
-/** Points of one series in time order, as typed arrays so the hot loops stay monomorphic. */
-export type Points = { ts: Float64Array; values: Float64Array };
+/**
+ * Points of one series in time order, as typed arrays so the hot loops stay monomorphic;
+ * `weights` as in `RawSeries` (roll-up buckets), until a downsample has used them.
+ */
+export type Points = { ts: Float64Array; values: Float64Array; weights?: Float64Array };
 
 /** OpenTSDB's default counter max, `Long.MAX_VALUE` as a double. */
 export const DEFAULT_COUNTER_MAX = 2 ** 63;
@@ -38,12 +41,17 @@ export function lowerBound(ts: ArrayLike<number>, t: number, from = 0, to = ts.l
 
 /** Copies the points within `[start, end]` into typed arrays. */
 export function clip(
-  p: { ts: ArrayLike<number>; values: ArrayLike<number> },
+  p: { ts: ArrayLike<number>; values: ArrayLike<number>; weights?: ArrayLike<number> },
   start: number,
   end: number,
 ): Points {
   const lo = lowerBound(p.ts, start);
   const hi = lowerBound(p.ts, end + 1, lo);
+  if (p.weights) return { ...clipValues(p, lo, hi), weights: Float64Array.from(p.weights).subarray(lo, hi) };
+  return clipValues(p, lo, hi);
+}
+
+function clipValues(p: { ts: ArrayLike<number>; values: ArrayLike<number> }, lo: number, hi: number): Points {
   // Typed arrays (the store's own copies) are read through views: nothing writes into them.
   if (p.ts instanceof Float64Array && p.values instanceof Float64Array)
     return { ts: p.ts.subarray(lo, hi), values: p.values.subarray(lo, hi) };
@@ -66,13 +74,31 @@ function bucketOf(t: number, interval: number): number {
   return Math.floor(t / interval) * interval;
 }
 
+/**
+ * The value of a bucket of points `from` to `to` (exclusive). With weights, `count` adds them and
+ * `avg` weighs by them; other aggregators take each value once.
+ */
+function bucketValue(p: Points, from: number, to: number, ds: Downsample, scratch: Scratch): number {
+  const w = p.weights;
+  if (w && (ds.aggregator === 'count' || ds.aggregator === 'avg')) {
+    let weight = 0;
+    let sum = 0;
+    for (let i = from; i < to; i++) {
+      weight += w[i]!;
+      sum += p.values[i]! * w[i]!;
+    }
+    return ds.aggregator === 'count' ? weight : sum / weight;
+  }
+  let k = 0;
+  for (let i = from; i < to; i++) scratch.a[k++] = p.values[i]!;
+  return aggregateFunction(ds.aggregator)(scratch.a, k, scratch.b);
+}
+
 function runAll(p: Points, ds: Downsample, start: number, scratch: Scratch): Points {
   const n = p.ts.length;
-  if (n === 0) return p;
+  if (n === 0) return { ts: p.ts, values: p.values };
   scratch.ensure(n);
-  for (let i = 0; i < n; i++) scratch.a[i] = p.values[i]!;
-  const value = aggregateFunction(ds.aggregator)(scratch.a, n, scratch.b);
-  return { ts: Float64Array.of(start), values: Float64Array.of(value) };
+  return { ts: Float64Array.of(start), values: Float64Array.of(bucketValue(p, 0, n, ds, scratch)) };
 }
 
 /**
@@ -84,7 +110,6 @@ export function downsample(p: Points, ds: Downsample, start: number, end: number
   if (ds.intervalMs === 0) return runAll(p, ds, start, scratch);
   const n = p.ts.length;
   const interval = ds.intervalMs;
-  const fn = aggregateFunction(ds.aggregator);
   const filling = ds.fill !== 'none';
   const first = bucketOf(start, interval);
   const size = filling ? Math.floor((bucketOf(end, interval) - first) / interval) + 1 : n;
@@ -102,9 +127,9 @@ export function downsample(p: Points, ds: Downsample, start: number, end: number
   let i = 0;
   while (i < n) {
     const bucket = bucketOf(p.ts[i]!, interval);
-    let k = 0;
-    while (i < n && p.ts[i]! < bucket + interval) scratch.a[k++] = p.values[i++]!;
-    const value = fn(scratch.a, k, scratch.b);
+    const from = i;
+    while (i < n && p.ts[i]! < bucket + interval) i++;
+    const value = bucketValue(p, from, i, ds, scratch);
     if (!filling) {
       ts[out] = bucket;
       values[out++] = value;

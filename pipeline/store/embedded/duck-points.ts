@@ -19,7 +19,8 @@ import { MinuteBuckets } from './minute-buckets.ts';
 import { mergeRaw } from './raw-merge.ts';
 import type { SeriesEntry } from './series-index.ts';
 
-export type Columns = { sid: number[]; ts: number[]; value: number[] };
+/** Points by column; `weight`, from roll-ups: how many raw points each one stands for. */
+export type Columns = { sid: number[]; ts: number[]; value: number[]; weight?: number[] };
 export type RollupTable = 'rollup_1m' | 'rollup_1h';
 /** Which stored statistic a roll-up answers with. */
 export type RollupStat = 'sum' | 'min' | 'max' | 'count' | 'avg';
@@ -265,7 +266,7 @@ export class DuckPoints {
     );
   }
 
-  /** Roll-up buckets of the given series in [start, end], each answered with `stat`. */
+  /** Roll-up buckets of the given series in [start, end], each answered with `stat`, with its count as the weight. */
   async readRollup(
     table: RollupTable,
     stat: RollupStat,
@@ -284,11 +285,12 @@ export class DuckPoints {
             ? 'sum(sum)'
             : `${stat}(${stat})`;
     const r = await this.reader.runAndReadAll(
-      `SELECT sid, ts::DOUBLE, ${expr} FROM ${table} WHERE sid IN (SELECT unnest(?::INTEGER[])) AND ts BETWEEN ? AND ?
+      `SELECT sid, ts::DOUBLE, ${expr}, sum(cnt)::DOUBLE FROM ${table} WHERE sid IN (SELECT unnest(?::INTEGER[])) AND ts BETWEEN ? AND ?
        GROUP BY sid, ts ORDER BY sid, ts`,
       [listValue(sids), BigInt(start), BigInt(end)],
     );
-    return toColumns(r.getColumns());
+    const cols = r.getColumns();
+    return { ...toColumns(cols), weight: (cols[3] ?? []) as number[] };
   }
 
   /**

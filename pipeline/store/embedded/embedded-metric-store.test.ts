@@ -147,6 +147,45 @@ describe('embedded metric store', () => {
     expect(await store.query(q(tenDays - DAY, NOW))).toEqual([]);
   });
 
+  it('counts and averages rolled-up buckets by the points they hold, as over raw points', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const clock = new FakeClock(NOW);
+    const store = await open(tmp.dir, clock);
+    cleanups.push(() => store.close());
+    const threeDays = NOW - 3 * DAY - ((NOW - 3 * DAY) % HOUR); // rolled up into 1 m buckets
+    // Minute 0 holds one point (100), minute 1 three (0, 0, 0): buckets of unequal counts.
+    const values = [
+      [threeDays, 100],
+      [threeDays + 60_000, 0],
+      [threeDays + 70_000, 0],
+      [threeDays + 80_000, 0],
+    ] as const;
+    await store.write(values.map(([ts, value]) => ({ metric: 'm.cpu', tags: { host: 'a' }, ts, value })));
+    const hourOf = (aggregator: 'count' | 'avg' | 'sum' | 'max') =>
+      store.query(
+        q(threeDays, threeDays + HOUR - 1, { downsample: { intervalMs: HOUR, aggregator, fill: 'none' } }),
+      );
+    const before = {
+      count: (await hourOf('count'))[0]!.dps,
+      avg: (await hourOf('avg'))[0]!.dps,
+      sum: (await hourOf('sum'))[0]!.dps,
+    };
+    expect(before).toEqual({ count: [[threeDays, 4]], avg: [[threeDays, 25]], sum: [[threeDays, 100]] });
+    await store.maintain();
+    // Now from the 1 m roll-ups: the same answers, not 2 buckets and the mean of their means (50).
+    expect((await hourOf('count'))[0]!.dps).toEqual(before.count);
+    expect((await hourOf('avg'))[0]!.dps).toEqual(before.avg);
+    expect((await hourOf('sum'))[0]!.dps).toEqual(before.sum);
+    expect((await hourOf('max'))[0]!.dps).toEqual([[threeDays, 100]]);
+    const all = await store.query(
+      q(threeDays, threeDays + HOUR - 1, {
+        downsample: { intervalMs: 0, aggregator: 'count', fill: 'none' },
+      }),
+    );
+    expect(all[0]!.dps).toEqual([[threeDays, 4]]);
+  });
+
   it('keeps the checkpoint before the records of open chunks, and a replay stores no point twice', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.cleanup);

@@ -234,9 +234,11 @@ export async function createEmbeddedMetricStore(
   }
 
   /** What a sub-query reads before the in-memory window: DuckDB, then the open chunks. */
+  /** Points of one series read from disk; `weights` once a roll-up bucket is among them. */
+  type DiskSeries = { ts: number[]; values: number[]; weights?: number[] };
   type Stored = {
     entries: SeriesEntry[];
-    disk: Map<number, { ts: number[]; values: number[] }>;
+    disk: Map<number, DiskSeries>;
     /** From where the in-memory window is read, if the range reaches it. */
     hotFrom?: number;
   };
@@ -249,17 +251,21 @@ export async function createEmbeddedMetricStore(
   ): Promise<Stored> {
     const match = compileFilters(sub.filters);
     const entries = index.ofMetric(sub.metric).filter((e) => inScope(e.tags, scope) && match(e.tags));
-    const disk = new Map<number, { ts: number[]; values: number[] }>();
+    const disk = new Map<number, DiskSeries>();
     for (const e of entries) disk.set(e.id, { ts: [], values: [] });
     const sids = entries.map((e) => e.id);
     let hotFrom: number | undefined;
-    const push = (sid: number, t: number, v: number) => {
+    const push = (sid: number, t: number, v: number, w = 1) => {
       const s = disk.get(sid)!;
       const n = s.ts.length;
-      if (n > 0 && s.ts[n - 1] === t) s.values[n - 1] = v;
-      else {
+      if (w !== 1 && !s.weights) s.weights = new Array<number>(n).fill(1);
+      if (n > 0 && s.ts[n - 1] === t) {
+        s.values[n - 1] = v;
+        if (s.weights) s.weights[n - 1] = w;
+      } else {
         s.ts.push(t);
         s.values.push(v);
+        s.weights?.push(w);
       }
     };
     for (const seg of segments(start, end, rollupStat(sub))) {
@@ -268,7 +274,8 @@ export async function createEmbeddedMetricStore(
         continue;
       }
       const cols = await seg.read(sids);
-      for (let i = 0; i < cols.ts.length; i++) push(cols.sid[i]!, cols.ts[i]!, cols.value[i]!);
+      const w = cols.weight;
+      for (let i = 0; i < cols.ts.length; i++) push(cols.sid[i]!, cols.ts[i]!, cols.value[i]!, w?.[i]);
       if (!seg.raw) continue;
       // Open chunks follow what is sealed: their points are newer than each series' last seal.
       for (const sid of sids) {
@@ -300,15 +307,20 @@ export async function createEmbeddedMetricStore(
           let from = 0;
           if (s.ts[s.ts.length - 1] === h.ts[0]) {
             s.values[s.values.length - 1] = h.values[0]!;
+            if (s.weights) s.weights[s.weights.length - 1] = 1;
             from = 1;
           }
           for (let i = from; i < h.ts.length; i++) {
             s.ts.push(h.ts[i]!);
             s.values.push(h.values[i]!);
+            s.weights?.push(1);
           }
         }
       }
-      if (ts.length > 0) out.push({ metric: e.metric, tags: e.tags, ts, values, key: e.key });
+      if (ts.length === 0) continue;
+      const series: RawSeries = { metric: e.metric, tags: e.tags, ts, values, key: e.key };
+      if (s.weights) series.weights = s.weights;
+      out.push(series);
     }
     return out;
   }
