@@ -74,31 +74,35 @@ function bucketOf(t: number, interval: number): number {
   return Math.floor(t / interval) * interval;
 }
 
-/**
- * The value of a bucket of points `from` to `to` (exclusive). With weights, `count` adds them and
- * `avg` weighs by them; other aggregators take each value once.
- */
-function bucketValue(p: Points, from: number, to: number, ds: Downsample, scratch: Scratch): number {
-  const w = p.weights;
-  if (w && (ds.aggregator === 'count' || ds.aggregator === 'avg')) {
-    let weight = 0;
-    let sum = 0;
-    for (let i = from; i < to; i++) {
-      weight += w[i]!;
-      sum += p.values[i]! * w[i]!;
-    }
-    return ds.aggregator === 'count' ? weight : sum / weight;
+/** The weights a downsample uses: for `count` and `avg`, when the points have them. */
+function weightsFor(p: Points, ds: Downsample): Float64Array | undefined {
+  return ds.aggregator === 'count' || ds.aggregator === 'avg' ? p.weights : undefined;
+}
+
+/** A bucket of weighted points, `from` to `to` (exclusive): `count` adds the weights, `avg` weighs by them. */
+function weightedValue(p: Points, w: Float64Array, from: number, to: number, count: boolean): number {
+  let weight = 0;
+  let sum = 0;
+  for (let i = from; i < to; i++) {
+    weight += w[i]!;
+    sum += p.values[i]! * w[i]!;
   }
-  let k = 0;
-  for (let i = from; i < to; i++) scratch.a[k++] = p.values[i]!;
-  return aggregateFunction(ds.aggregator)(scratch.a, k, scratch.b);
+  return count ? weight : sum / weight;
 }
 
 function runAll(p: Points, ds: Downsample, start: number, scratch: Scratch): Points {
   const n = p.ts.length;
   if (n === 0) return { ts: p.ts, values: p.values };
+  const w = weightsFor(p, ds);
+  if (w)
+    return {
+      ts: Float64Array.of(start),
+      values: Float64Array.of(weightedValue(p, w, 0, n, ds.aggregator === 'count')),
+    };
   scratch.ensure(n);
-  return { ts: Float64Array.of(start), values: Float64Array.of(bucketValue(p, 0, n, ds, scratch)) };
+  for (let i = 0; i < n; i++) scratch.a[i] = p.values[i]!;
+  const value = aggregateFunction(ds.aggregator)(scratch.a, n, scratch.b);
+  return { ts: Float64Array.of(start), values: Float64Array.of(value) };
 }
 
 /**
@@ -110,6 +114,9 @@ export function downsample(p: Points, ds: Downsample, start: number, end: number
   if (ds.intervalMs === 0) return runAll(p, ds, start, scratch);
   const n = p.ts.length;
   const interval = ds.intervalMs;
+  const fn = aggregateFunction(ds.aggregator);
+  const w = weightsFor(p, ds);
+  const count = ds.aggregator === 'count';
   const filling = ds.fill !== 'none';
   const first = bucketOf(start, interval);
   const size = filling ? Math.floor((bucketOf(end, interval) - first) / interval) + 1 : n;
@@ -128,8 +135,9 @@ export function downsample(p: Points, ds: Downsample, start: number, end: number
   while (i < n) {
     const bucket = bucketOf(p.ts[i]!, interval);
     const from = i;
-    while (i < n && p.ts[i]! < bucket + interval) i++;
-    const value = bucketValue(p, from, i, ds, scratch);
+    let k = 0;
+    while (i < n && p.ts[i]! < bucket + interval) scratch.a[k++] = p.values[i++]!;
+    const value = w ? weightedValue(p, w, from, i, count) : fn(scratch.a, k, scratch.b);
     if (!filling) {
       ts[out] = bucket;
       values[out++] = value;
