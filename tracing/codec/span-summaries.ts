@@ -8,8 +8,9 @@
  * Layout, little-endian:
  *
  *     0x02 · u32 J · J bytes: the version-1 JSON `[row,...]`
- *     u32 N (spans) · u32 S · S bytes: JSON array of the distinct strings the summaries name
- *     N × 8 i32: end of the row in the JSON (exclusive), then the numbers in the string table of
+ *     u32 N (spans) · u32 S · S bytes: JSON array of the strings the summaries name (each name,
+ *       service and address once, a trace id once per run of its spans, span ids as they come)
+ *     N × 8 i32: end of the row in the JSON (exclusive), then the indexes in that array of
  *       traceId, spanId, parentId, name, service, remoteService, localIp (−1 for none)
  *     N × 2 f64: start, duration (µs)
  *     N × 2 u8: kind (`SPAN_KINDS` index), flags (1 error, 2 shared, 4 debug)
@@ -18,13 +19,13 @@ import { HubError } from '../../core/errors.ts';
 import type { Tags } from '../../core/model.ts';
 import { SPAN_KIND_INDEX, SPAN_KINDS, type TraceSpan } from '../model.ts';
 
-export const SUMMARY_VERSION = 2;
+const SUMMARY_VERSION = 2;
 /** Per span: `INTS` 32-bit integers, two doubles, two bytes. */
 const INTS = 8;
 const SUMMARY_BYTES = 4 * INTS + 16 + 2;
 
 /** What a summary puts where tags and annotations would be: shared, frozen, empty. */
-export const NO_TAGS: Tags = Object.freeze({}) as Tags;
+const NO_TAGS: Tags = Object.freeze({}) as Tags;
 const NO_ANNOTATIONS: { ts: number; value: string }[] = Object.freeze([]) as unknown as {
   ts: number;
   value: string;
