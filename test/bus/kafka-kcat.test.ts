@@ -5,10 +5,16 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.ts';
+import { silentLogger } from '../../core/logger.ts';
 import type { MetricPoint } from '../../core/model.ts';
 import type { KafkaBus } from '../../pipeline/bus/kafka/kafka-bus.ts';
 import { brokerUnavailable, TEST_BROKER, testBus, unique } from '../../pipeline/bus/kafka/test-broker.ts';
 import { decodePoints, encodePoints } from '../../pipeline/codec/points-codec.ts';
+import { createTraceAssembler } from '../../tracing/assembler/assembler.ts';
+import { decodeSpans } from '../../tracing/codec/spans-codec.ts';
+import { fullSpan, span } from '../../tracing/store/span-fixtures.ts';
+import { createTracingIngest } from '../../tracing/tracing-ingest.ts';
 import { missingPrerequisite } from '../containers/cgroup-harness.ts';
 
 const run = promisify(execFile);
@@ -82,4 +88,62 @@ describe.skipIf(skip)('kafka bus wire format read by kcat', () => {
       expect(new Set(records.map((r) => r.key)).size).toBe(6);
     },
   );
+
+  it('writes spans as the version-1 JSON rows of the README, which kcat reads as they are', async () => {
+    const bus = await testBus({ topics: { partitions: 1 } });
+    buses.push(bus);
+    const topic = unique('spans');
+    // What a hub on Kafka does: `openEngines` picks `json` records there.
+    const ingest = createTracingIngest({
+      bus,
+      topic,
+      store: { write: async () => undefined, checkpoint: async () => -1 },
+      assembler: createTraceAssembler({ clock: new FakeClock() }),
+      logger: silentLogger,
+      recordEncoding: 'json',
+    });
+    const spans = [
+      fullSpan(1, 1, {
+        tags: { 'http.path': '/push' },
+        annotations: [{ ts: 1_764_000_000_000_100, value: 'wr' }],
+      }),
+      span(1, 2),
+    ];
+    await ingest.publish(spans);
+    const { stdout } = await run(
+      'kcat',
+      ['-b', TEST_BROKER, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-J'],
+      {
+        timeout: 30_000,
+      },
+    );
+    const records = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as KcatRecord);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.key).toBe(spans[0]!.traceId);
+    const rows = JSON.parse(records[0]!.payload) as unknown[][];
+    const s = spans[0]!;
+    expect(rows[0]).toEqual([
+      s.traceId,
+      s.spanId,
+      s.parentId,
+      s.name,
+      0, // client
+      s.service,
+      s.start,
+      s.duration,
+      s.localIp,
+      s.peerIp,
+      s.peerPort,
+      s.tags,
+      [1_764_000_000_000_100, 'wr'],
+      7, // error, shared, debug
+      s.remoteService,
+      s.localPort,
+    ]);
+    expect(rows[1]).toHaveLength(16);
+    expect(decodeSpans(records[0]!.payload)).toEqual(spans);
+  });
 });

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HubError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { createDecodePool } from './decode-pool.ts';
+import { hasSummaries } from './span-summaries.ts';
 import { decodeSpans } from './spans-codec.ts';
 
 const pool = createDecodePool({ logger: silentLogger, size: 1, perRecord: 2 });
@@ -27,6 +28,21 @@ describe('decode pool', () => {
       '0000000000000002',
       '0000000000000003',
     ]);
+  });
+
+  it('writes version-2 records by default and version-1 JSON when told (a hub on Kafka)', async () => {
+    const body = Buffer.from(JSON.stringify([zipkin('01')]));
+    const json = createDecodePool({ logger: silentLogger, size: 1, encoding: 'json' });
+    try {
+      const v1 = (await json.decode('zipkin', body, false)).records[0]!.value;
+      const v2 = (await pool.decode('zipkin', body, false)).records[0]!.value;
+      expect(hasSummaries(v1)).toBe(false);
+      expect(JSON.parse(Buffer.from(v1).toString('utf8'))).toHaveLength(1);
+      expect(hasSummaries(v2)).toBe(true);
+      expect(decodeSpans(v2)).toEqual(decodeSpans(v1));
+    } finally {
+      await json.close();
+    }
   });
 
   it('decodes OTLP bodies', async () => {
