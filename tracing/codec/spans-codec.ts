@@ -10,7 +10,13 @@
 import { HubError } from '../../core/errors.ts';
 import type { Tags } from '../../core/model.ts';
 import { SPAN_KIND_INDEX, SPAN_KINDS, type TraceSpan } from '../model.ts';
-import { decodeSummaries, encodeWithSummaries, hasSummaries, summaryJson } from './span-summaries.ts';
+import {
+  decodeSummaries,
+  encodeWithSummaries,
+  hasSummaries,
+  summaryJson,
+  summaryRowRanges,
+} from './span-summaries.ts';
 
 /** `json`: version 1 (the rows alone); `binary`: version 2 (the rows and the summaries). */
 export type SpanRecordEncoding = 'binary' | 'json';
@@ -42,7 +48,7 @@ function spanRow(s: TraceSpan): unknown[] {
 }
 
 /** A version-1 record: the JSON rows. */
-export function encodeSpans(spans: readonly TraceSpan[]): Uint8Array {
+export function encodeSpans(spans: readonly TraceSpan[]): Buffer {
   return Buffer.from(JSON.stringify(spans.map(spanRow)));
 }
 
@@ -52,7 +58,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** A record in the given version (version 1 on a big-endian machine). */
 export function encodeSpanRecord(spans: readonly TraceSpan[], encoding: SpanRecordEncoding): Uint8Array {
   if (encoding === 'json' || !LITTLE_ENDIAN) return encodeSpans(spans);
-  const json = Buffer.from(JSON.stringify(spans.map(spanRow)));
+  const json = encodeSpans(spans);
   const rows = rowRanges(json);
   if (rows?.ends.length !== spans.length) throw new Error(`${spans.length} spans gave other rows`);
   return encodeWithSummaries(spans, json, rows.ends);
@@ -95,6 +101,23 @@ export function rowRanges(bytes: Uint8Array): { starts: number[]; ends: number[]
 /** The JSON rows of a record of either version (a view of it, not a copy). */
 export function spansJson(record: Uint8Array): Uint8Array {
   return hasSummaries(record) ? summaryJson(record) : record;
+}
+
+/**
+ * A record's JSON rows (a view) and where each row is in them: told by a version-2 record, found
+ * by `rowRanges` in a version-1 one. Undefined when the record is not as either version writes it.
+ */
+export function recordRows(
+  record: Uint8Array,
+): { json: Buffer; starts: number[]; ends: number[] } | undefined {
+  try {
+    const rows = spansJson(record);
+    const json = Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength);
+    const ranges = hasSummaries(record) ? summaryRowRanges(record) : rowRanges(json);
+    return ranges && { json, ...ranges };
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -3,17 +3,15 @@
  * trace, where its rows are: trace-by-id for recent traces without a trip to DuckDB and without
  * keeping millions of span objects for the garbage collector to walk.
  *
- * What is kept of a record is its JSON array of rows (`spans-codec.ts`). A version-2 record says
- * where each row ends; in a version-1 record they are found by `rowRanges`. The spans handed in
- * with the records say which trace each row is.
+ * What is kept of a record is its JSON array of rows, and where each row is (`recordRows` in
+ * `spans-codec.ts`). The spans handed in with the records say which trace each row is.
  *
  * A trace is cached only when all of its spans are: its first span must come while it is cached
  * (the caller says which traces were never stored before), and when the oldest record goes to
  * make room, every trace with a row in it leaves the cache. A trace that is not cached is read
  * from DuckDB as before.
  */
-import { hasSummaries, summaryRowRanges } from '../codec/span-summaries.ts';
-import { rowRanges, spansJson } from '../codec/spans-codec.ts';
+import { recordRows } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
 
 type CachedRecord = { bytes: Buffer; traces: string[] };
@@ -49,12 +47,10 @@ export class RecordCache {
     const found: { bytes: Buffer; starts: number[]; ends: number[] }[] = [];
     let rows = 0;
     for (const r of records) {
-      const json = spansJson(r);
-      const view = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
-      const ranges = hasSummaries(r) ? summaryRowRanges(r) : rowRanges(view);
-      if (!ranges) return false;
-      rows += ranges.starts.length;
-      found.push({ bytes: view, ...ranges });
+      const got = recordRows(r);
+      if (!got) return false;
+      rows += got.starts.length;
+      found.push({ bytes: got.json, starts: got.starts, ends: got.ends });
     }
     if (rows !== spans.length) return false;
     let i = 0;
