@@ -3,6 +3,7 @@
  * errors out. Started by `decode-pool.ts` through `decode-worker.mjs`.
  */
 import { parentPort } from 'node:worker_threads';
+import { parseJsonBody } from '../../core/json-body.ts';
 import type { DecodeRequest, DecodeResponse } from './decode-pool.ts';
 import { decodeOtlpTraces } from './otlp-json.ts';
 import { encodeSpanRecord } from './spans-codec.ts';
@@ -11,8 +12,9 @@ import { decodeZipkinSpans } from './zipkin-json.ts';
 function handle(req: DecodeRequest): { response: DecodeResponse; transfer: ArrayBuffer[] } {
   let parsed: unknown;
   try {
-    const text = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength).toString('utf8');
-    parsed = JSON.parse(text.trim() === '' ? (req.format === 'zipkin' ? '[]' : '{}') : text);
+    const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+    const blank = body.every((b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09);
+    parsed = blank ? (req.format === 'zipkin' ? [] : {}) : parseJsonBody(body);
   } catch (e) {
     return {
       response: { id: req.id, ok: false, message: `The body is not valid JSON: ${(e as Error).message}` },

@@ -62,6 +62,22 @@ describe('spans bus record, version 2', () => {
     expect(decodeSpans(`[${rows.join(',')}]`)).toEqual(SPANS);
   });
 
+  it('writes records of any size, non-ASCII text included', () => {
+    // 3,000 spans of non-ASCII text: over 900 KB, far past the encoder’s first scratch space.
+    const many = Array.from({ length: 3000 }, (_, i) =>
+      fullSpan(1 + (i % 7), i + 1, { tags: { note: `ü😀 ${'x'.repeat(i % 300)}` } }),
+    );
+    for (const encoding of ['binary', 'json'] as const) {
+      const json = Buffer.from(spansJson(encodeSpanRecord(many, encoding)));
+      expect(json.length).toBeGreaterThan(900_000);
+      expect(decodeSpans(encodeSpanRecord(many, encoding))).toEqual(many);
+    }
+    expect(decodeSpansLight(encodeSpanRecord(many, 'binary'))).toEqual(many.map(summaryOf));
+    // A small record after a large one is not left with the large one's bytes.
+    expect(decodeSpans(encodeSpanRecord(SPANS, 'binary'))).toEqual(SPANS);
+    expect(decodeSpans(encodeSpans(SPANS))).toEqual(SPANS);
+  });
+
   it('encodes an empty batch', () => {
     const empty = encodeSpanRecord([], 'binary');
     expect(decodeSpansLight(empty)).toEqual([]);
