@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseJsonBody } from './json-body.ts';
+import { isBlankBody, parseJsonBody } from './json-body.ts';
 
 const errorOf = (f: () => unknown): string => {
   try {
@@ -55,5 +55,11 @@ describe('parseJsonBody', () => {
     expect(errorOf(() => parseJsonBody(bad, 16))).toBe(errorOf(() => JSON.parse(String(bad))));
     const cutShort = Buffer.from(JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ i }))).slice(0, -1));
     expect(errorOf(() => parseJsonBody(cutShort, 16))).toBe(errorOf(() => JSON.parse(String(cutShort))));
+  });
+
+  it('tells a body of JSON whitespace from one with content', () => {
+    expect(isBlankBody(Buffer.from(''))).toBe(true);
+    expect(isBlankBody(Buffer.from(' \r\n\t'))).toBe(true);
+    expect(isBlankBody(Buffer.from(' [] '))).toBe(false);
   });
 });

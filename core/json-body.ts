@@ -20,6 +20,12 @@ function parsePiece(text: string): unknown[] | undefined {
   }
 }
 
+/** Whether a body holds nothing but JSON's whitespace (or nothing at all). */
+export function isBlankBody(bytes: Uint8Array): boolean {
+  for (const b of bytes) if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return false;
+  return true;
+}
+
 export function parseJsonBody(bytes: Uint8Array, pieceBytes = 65_536): unknown {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const whole = () => JSON.parse(buf.toString('utf8')) as unknown;

@@ -3,7 +3,7 @@
  * errors out. Started by `decode-pool.ts` through `decode-worker.mjs`.
  */
 import { parentPort } from 'node:worker_threads';
-import { parseJsonBody } from '../../core/json-body.ts';
+import { isBlankBody, parseJsonBody } from '../../core/json-body.ts';
 import type { DecodeRequest, DecodeResponse } from './decode-pool.ts';
 import { decodeOtlpTraces } from './otlp-json.ts';
 import { encodeSpanRecord } from './spans-codec.ts';
@@ -13,8 +13,7 @@ function handle(req: DecodeRequest): { response: DecodeResponse; transfer: Array
   let parsed: unknown;
   try {
     const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
-    const blank = body.every((b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09);
-    parsed = blank ? (req.format === 'zipkin' ? [] : {}) : parseJsonBody(body);
+    parsed = isBlankBody(body) ? (req.format === 'zipkin' ? [] : {}) : parseJsonBody(body);
   } catch (e) {
     return {
       response: { id: req.id, ok: false, message: `The body is not valid JSON: ${(e as Error).message}` },

@@ -6,6 +6,7 @@ import express, { type Request, type Response, Router } from 'express';
 import type { Principal } from '../../core/auth.ts';
 import type { Clock } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
+import { isBlankBody, parseJsonBody } from '../../core/json-body.ts';
 import type { HubInstruments } from '../../core/metrics.ts';
 import type { MetricPoint, Tags } from '../../core/model.ts';
 import type { MetricStore, ProjectScope } from '../../core/ports.ts';
@@ -49,10 +50,10 @@ export function openTsdbError(
 }
 
 function parseJson(req: Request): unknown {
-  const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-  if (text.trim() === '') throw new HubError('BAD_REQUEST', 'Missing request content', { where: 'body' });
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  if (isBlankBody(body)) throw new HubError('BAD_REQUEST', 'Missing request content', { where: 'body' });
   try {
-    return JSON.parse(text);
+    return parseJsonBody(body);
   } catch (e) {
     throw new HubError('BAD_REQUEST', `Unable to parse the given JSON: ${(e as Error).message}`, {
       cause: e,
