@@ -51,12 +51,12 @@ function spanRow(s: TraceSpan): unknown[] {
 let scratch = Buffer.allocUnsafeSlow(1 << 16);
 
 /**
- * Writes the version-1 JSON of spans into `scratch` and returns its length and the end of every
- * row. Each row is made a string of its own: the string of a whole record (a 1,000-span record is
+ * Writes the version-1 JSON of spans into `scratch` and returns it (a view, good until the next
+ * call) with the end of every row. Each row is made a string of its own: the string of a whole record (a 1,000-span record is
  * about 450 KB) would go to V8's large-object space, which fills through page faults at about a
  * fiftieth of the speed (`core/json-body.ts`).
  */
-function writeRows(spans: readonly TraceSpan[]): { bytes: number; ends: number[] } {
+function writeRows(spans: readonly TraceSpan[]): { json: Buffer; ends: number[] } {
   const ends = new Array<number>(spans.length);
   let p = 0;
   scratch[p++] = 0x5b;
@@ -74,7 +74,7 @@ function writeRows(spans: readonly TraceSpan[]): { bytes: number; ends: number[]
     ends[i] = p;
   }
   scratch[p++] = 0x5d;
-  return { bytes: p, ends };
+  return { json: scratch.subarray(0, p), ends };
 }
 
 /** A copy that owns its memory, so a decoding thread can transfer it instead of copying it. */
@@ -86,7 +86,7 @@ function ownCopy(bytes: Buffer): Buffer {
 
 /** A version-1 record: the JSON rows. */
 export function encodeSpans(spans: readonly TraceSpan[]): Buffer {
-  return ownCopy(scratch.subarray(0, writeRows(spans).bytes));
+  return ownCopy(writeRows(spans).json);
 }
 
 /** Version 2 writes its numbers in the machine's byte order, which must be little-endian. */
@@ -95,8 +95,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** A record in the given version (version 1 on a big-endian machine). */
 export function encodeSpanRecord(spans: readonly TraceSpan[], encoding: SpanRecordEncoding): Uint8Array {
   if (encoding === 'json' || !LITTLE_ENDIAN) return encodeSpans(spans);
-  const { bytes, ends } = writeRows(spans);
-  return encodeWithSummaries(spans, scratch.subarray(0, bytes), ends);
+  const { json, ends } = writeRows(spans);
+  return encodeWithSummaries(spans, json, ends);
 }
 
 const BOUNDARY = Buffer.from('],["');
