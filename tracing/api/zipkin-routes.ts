@@ -150,6 +150,7 @@ export function createZipkinRouter(options: ZipkinRoutesOptions): Router {
     const p = principalOf(res);
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (options.decodePool) {
+      const size = body.length;
       try {
         const r = await options.decodePool.decode(format, body, !p.allProjects);
         if (p.allProjects || r.services!.every((s) => canWriteProject(p, projectOfService(s)))) {
@@ -157,7 +158,8 @@ export function createZipkinRouter(options: ZipkinRoutesOptions): Router {
           return { accepted: r.count, errors: r.errors };
         }
       } catch (e) {
-        if (!(e instanceof HubError && e.code === 'UNAVAILABLE')) throw e;
+        // A body that moved to a thread that then stopped is gone: the client sends it again.
+        if (!(e instanceof HubError && e.code === 'UNAVAILABLE') || body.length !== size) throw e;
       }
     }
     let parsed: unknown;

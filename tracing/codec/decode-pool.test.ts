@@ -83,6 +83,21 @@ describe('decode pool', () => {
     });
   });
 
+  it('moves a body that owns its memory to the thread instead of copying it', async () => {
+    const spans = Array.from({ length: 200 }, (_, i) => zipkin((i + 1).toString(16).padStart(16, '0')));
+    const text = JSON.stringify(spans);
+    const owned = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+    owned.write(text);
+    const r = await pool.decode('zipkin', owned, false);
+    expect(owned.length).toBe(0);
+    expect(r.count).toBe(200);
+    expect(r.records.flatMap((rec) => decodeSpans(rec.value))).toHaveLength(200);
+    // A view of a larger buffer stays with the caller.
+    const view = Buffer.from(`  ${text}`).subarray(2);
+    expect((await pool.decode('zipkin', view, false)).count).toBe(200);
+    expect(view.length).toBe(text.length);
+  });
+
   it('answers UNAVAILABLE once closed, so callers decode themselves', async () => {
     const other = createDecodePool({ logger: silentLogger, size: 1 });
     await other.close();

@@ -44,7 +44,10 @@ export type DecodeResponse =
 export type DecodedBatch = Extract<DecodeResponse, { ok: true }>;
 
 export type DecodePool = {
-  /** Decodes a body; a body that is not JSON rejects with a `BAD_REQUEST` HubError. */
+  /**
+   * Decodes a body; a body that is not JSON rejects with a `BAD_REQUEST` HubError. A body that
+   * owns all of its memory moves to the thread instead of being copied: it is empty afterwards.
+   */
   decode(format: DecodeFormat, body: Uint8Array, withServices: boolean): Promise<DecodedBatch>;
   close(): Promise<void>;
 };
@@ -112,7 +115,11 @@ export function createDecodePool(options: DecodePoolOptions): DecodePool {
       return new Promise<DecodedBatch>((resolve, reject) => {
         pending.set(id, { resolve, reject, slot });
         const req: DecodeRequest = { id, format, body, perRecord, encoding, withServices };
-        slot.worker.postMessage(req);
+        const owns =
+          body.buffer instanceof ArrayBuffer &&
+          body.byteOffset === 0 &&
+          body.byteLength === body.buffer.byteLength;
+        slot.worker.postMessage(req, owns ? [body.buffer] : []);
       });
     },
     async close() {
