@@ -10,7 +10,6 @@
 
 import {
   type DuckDBAppender,
-  DuckDBBlobValue,
   type DuckDBConnection,
   DuckDBDataChunk,
   DuckDBInstance,
@@ -37,9 +36,7 @@ import {
 const CHUNK = 2048;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
-const OPEN_BYTES = Buffer.from('[');
-const COMMA_BYTES = Buffer.from(',');
-const CLOSE_BYTES = Buffer.from(']');
+const COMMA = 0x2c;
 const READERS = 2;
 /**
  * Rows per DuckDB row group in the span file (DuckDB's default is 122,880). A trace read outside
@@ -59,6 +56,8 @@ export class DuckSpans {
   private readonly queue = new SerialQueue();
   private readonly idle: { conn: DuckDBConnection; byId: DuckDBPreparedStatement }[] = [];
   private readonly waiting: ((r: { conn: DuckDBConnection; byId: DuckDBPreparedStatement }) => void)[] = [];
+  /** Where `insertRecords` joins the records' rows; grows as needed. */
+  private joined = Buffer.alloc(0);
 
   private constructor(
     private readonly path: string,
@@ -220,18 +219,33 @@ export class DuckSpans {
    * BLOB that DuckDB decodes as UTF-8), not as a string to convert. Returns the rows inserted.
    */
   private async insertRecords(records: readonly (string | Uint8Array)[], first: number): Promise<number> {
-    const parts: Buffer[] = [];
+    let size = 1;
+    const rows: Buffer[] = [];
     for (const record of records) {
       const json = typeof record === 'string' ? Buffer.from(record) : spansJson(record);
       const bytes = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
       // The JSON rows are `[row,row,...]` with nothing around them.
       if (bytes[0] !== OPEN || bytes[bytes.length - 1] !== CLOSE)
         throw new Error('a spans record is not a JSON array');
-      if (bytes.length > 2) parts.push(parts.length === 0 ? OPEN_BYTES : COMMA_BYTES, bytes.subarray(1, -1));
+      if (bytes.length > 2) {
+        rows.push(bytes.subarray(1, -1));
+        size += bytes.length - 1;
+      }
     }
-    if (parts.length === 0) return 0;
-    parts.push(CLOSE_BYTES);
-    this.insertRecord.bind([new DuckDBBlobValue(Buffer.concat(parts)), BigInt(first)]);
+    if (rows.length === 0) return 0;
+    // Joined in memory kept from one write to the next: DuckDB copies the bytes as they are bound,
+    // and a fresh buffer of a few MB would be mapped and page-faulted in every time.
+    if (this.joined.length < size)
+      this.joined = Buffer.allocUnsafeSlow(Math.max(size, this.joined.length * 2));
+    const joined = this.joined;
+    let p = 0;
+    for (let i = 0; i < rows.length; i++) {
+      joined[p++] = i === 0 ? OPEN : COMMA;
+      p += rows[i]!.copy(joined, p);
+    }
+    joined[p++] = CLOSE;
+    this.insertRecord.bindBlob(1, joined.subarray(0, p));
+    this.insertRecord.bindBigInt(2, BigInt(first));
     return Number((await this.insertRecord.run()).rowsChanged);
   }
 

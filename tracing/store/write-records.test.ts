@@ -93,6 +93,34 @@ describe('embedded span store, writes from bus records', () => {
     expect((await readBack(store)).map((s) => s.name).sort()).toEqual(VARIED.map((s) => s.name).sort());
   });
 
+  it('takes writes of any size one after another, from the records', async () => {
+    const store = await open();
+    const many = Array.from({ length: 3000 }, (_, i) =>
+      span(3 + (i % 5), i + 1, { name: `op ü ${'x'.repeat(i % 200)}` }),
+    );
+    let offset = 0;
+    // Small, large (past the bytes joined so far), small again; two records a write.
+    for (const spans of [VARIED.slice(0, 2), many, VARIED.slice(2)]) {
+      const half = Math.ceil(spans.length / 2);
+      const records = [spans.slice(0, half), spans.slice(half)].map((p) => encodeSpanRecord(p, 'binary'));
+      // Objects named otherwise: a fall back to them would show in the names read back.
+      const objects = spans.map((s) => ({ ...s, name: `${s.name}-object` }));
+      await store.writeRecords(records, Promise.resolve({ spans: objects }), {
+        stream: 's/0',
+        offset: ++offset,
+      });
+    }
+    expect(await readBack(store)).toEqual(await readBack(await withObjects()));
+    const trace3 = await store.getTrace(T(3));
+    expect(trace3).toHaveLength(600);
+    expect(trace3.map((s) => s.name).sort()).toEqual(
+      many
+        .filter((s) => s.traceId === T(3))
+        .map((s) => s.name)
+        .sort(),
+    );
+  });
+
   it('falls back to the span objects when the records do not hold them', async () => {
     const store = await open();
     // A record that is not JSON, and one that holds other spans than the batch.
