@@ -52,9 +52,9 @@ let scratch = Buffer.allocUnsafeSlow(1 << 16);
 
 /**
  * Writes the version-1 JSON of spans into `scratch` and returns it (a view, good until the next
- * call) with the end of every row. Each row is made a string of its own: the string of a whole record (a 1,000-span record is
- * about 450 KB) would go to V8's large-object space, which fills through page faults at about a
- * fiftieth of the speed (`core/json-body.ts`).
+ * call) with the end of every row. Each row is made a string of its own: the string of a whole
+ * record (a 1,000-span record is about 450 KB) would go to V8's large-object space, which fills
+ * through page faults at about a fiftieth of the speed (`core/json-body.ts`).
  */
 function writeRows(spans: readonly TraceSpan[]): { json: Buffer; ends: number[] } {
   const ends = new Array<number>(spans.length);
