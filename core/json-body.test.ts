@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isBlankBody, parseJsonBody } from './json-body.ts';
+import { isBlankBody, parseJsonBody, parseJsonBodyOr } from './json-body.ts';
 
 const errorOf = (f: () => unknown): string => {
   try {
@@ -61,5 +61,7 @@ describe('parseJsonBody', () => {
     expect(isBlankBody(Buffer.from(''))).toBe(true);
     expect(isBlankBody(Buffer.from(' \r\n\t'))).toBe(true);
     expect(isBlankBody(Buffer.from(' [] '))).toBe(false);
+    expect(parseJsonBodyOr(Buffer.from(' \n'), [])).toEqual([]);
+    expect(parseJsonBodyOr(Buffer.from(' [1] '), [])).toEqual([1]);
   });
 });

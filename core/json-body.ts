@@ -44,3 +44,8 @@ export function parseJsonBody(bytes: Uint8Array, pieceBytes = 65_536): unknown {
     start = cut + 2;
   }
 }
+
+/** `whenBlank` for a body of nothing but whitespace, else the body parsed as `parseJsonBody` does. */
+export function parseJsonBodyOr(bytes: Uint8Array, whenBlank: unknown): unknown {
+  return isBlankBody(bytes) ? whenBlank : parseJsonBody(bytes);
+}

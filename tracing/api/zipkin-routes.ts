@@ -9,6 +9,7 @@ import express, { type Request, type RequestHandler, type Response, Router } fro
 import { canWriteProject, type Principal, type Scope, visibleProjects } from '../../core/auth.ts';
 import { type Clock, systemClock } from '../../core/clock.ts';
 import { HubError } from '../../core/errors.ts';
+import { parseJsonBodyOr } from '../../core/json-body.ts';
 import { type AssembledTrace, assembleTrace, mergeTrace, traceRows } from '../assembler/assemble.ts';
 import type { TraceAssembler } from '../assembler/assembler.ts';
 import type { DecodeFormat, DecodePool } from '../codec/decode-pool.ts';
@@ -56,10 +57,6 @@ function visibility(
     const project = projectOfService(service);
     return project !== undefined && set.has(project);
   };
-}
-
-function bodyText(req: Request): string {
-  return Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
 }
 
 function isJson(req: Request): boolean {
@@ -164,8 +161,7 @@ export function createZipkinRouter(options: ZipkinRoutesOptions): Router {
     }
     let parsed: unknown;
     try {
-      const text = bodyText(req);
-      parsed = JSON.parse(text.trim() === '' ? (format === 'zipkin' ? '[]' : '{}') : text);
+      parsed = parseJsonBodyOr(body, format === 'zipkin' ? [] : {});
     } catch (e) {
       throw new HubError('BAD_REQUEST', `The body is not valid JSON: ${(e as Error).message}`, {
         where: 'body',

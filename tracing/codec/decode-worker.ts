@@ -3,7 +3,7 @@
  * errors out. Started by `decode-pool.ts` through `decode-worker.mjs`.
  */
 import { parentPort } from 'node:worker_threads';
-import { isBlankBody, parseJsonBody } from '../../core/json-body.ts';
+import { parseJsonBodyOr } from '../../core/json-body.ts';
 import type { DecodeRequest, DecodeResponse } from './decode-pool.ts';
 import { decodeOtlpTraces } from './otlp-json.ts';
 import { encodeSpanRecord } from './spans-codec.ts';
@@ -13,7 +13,7 @@ function handle(req: DecodeRequest): { response: DecodeResponse; transfer: Array
   let parsed: unknown;
   try {
     const body = Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
-    parsed = isBlankBody(body) ? (req.format === 'zipkin' ? [] : {}) : parseJsonBody(body);
+    parsed = parseJsonBodyOr(body, req.format === 'zipkin' ? [] : {});
   } catch (e) {
     return {
       response: { id: req.id, ok: false, message: `The body is not valid JSON: ${(e as Error).message}` },
