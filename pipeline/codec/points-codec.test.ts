@@ -56,6 +56,19 @@ describe('points records', () => {
     expect(Object.isFrozen(first[0]!.tags)).toBe(true);
   });
 
+  it('round-trips a record whose keys are read in several pieces, one key longer than a piece', () => {
+    const many: MetricPoint[] = Array.from({ length: 3_000 }, (_, i) => ({
+      metric: i === 1_234 ? `m${'x'.repeat(40_000)}` : 'container.cpu.usage',
+      tags: { container: `c${i}-${'é'.repeat(i % 7)}`, task: `t${'0'.repeat(150)}${i}` },
+      ts: 1764000000000 + i,
+      value: i / 3,
+    }));
+    const manyKeys = many.map((p) => seriesKey(p.metric, p.tags));
+    const decoded = decodePointsWithKeys(encodeBinaryPoints(many, manyKeys));
+    expect(decoded.keys).toEqual(manyKeys);
+    expect(decoded.points).toEqual(many);
+  });
+
   it('round-trips an empty record', () => {
     expect(decodePoints(encodeBinaryPoints([], []))).toEqual([]);
   });
