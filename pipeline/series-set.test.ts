@@ -35,3 +35,26 @@ describe('SeriesSet', () => {
     expect(set.get('cpu', { host: 'h1' })).toBe(added);
   });
 });
+
+describe('SeriesSet by frozen tags object', () => {
+  it('finds a series again by its frozen tags object, only for that metric', () => {
+    const set = new SeriesSet();
+    const cpu = set.add('cpu', { host: 'h1' });
+    const mem = set.add('mem', { host: 'h1' });
+    const shared = Object.freeze({ host: 'h1' });
+    expect(set.get('cpu', shared)).toBe(cpu);
+    expect(set.get('cpu', shared)).toBe(cpu);
+    // The same frozen object with another metric is looked up by names, not mistaken for cpu.
+    expect(set.get('mem', shared)).toBe(mem);
+    expect(set.get('disk', shared)).toBeUndefined();
+  });
+
+  it('does not remember an object that can still change', () => {
+    const set = new SeriesSet();
+    const h1 = set.add('cpu', { host: 'h1' });
+    const tags = { host: 'h1' };
+    expect(set.get('cpu', tags)).toBe(h1);
+    tags.host = 'h2';
+    expect(set.get('cpu', tags)).toBeUndefined();
+  });
+});

@@ -42,6 +42,12 @@ function matches(e: Entry, metric: string, tags: Tags): boolean {
 
 export class SeriesSet {
   private readonly byHash = new Map<number, Entry | Entry[]>();
+  /**
+   * Series by their tags object, for frozen ones only: the ingest decoders hand out one frozen
+   * tags object per series they remember, so a point of a known series is found without hashing
+   * its names. A frozen object cannot change, so the entry stays right for it.
+   */
+  private readonly byTags = new WeakMap<Readonly<Tags>, Entry>();
   private count = 0;
 
   get size(): number {
@@ -50,11 +56,15 @@ export class SeriesSet {
 
   /** The series of these names, if it is in the set. */
   get(metric: string, tags: Tags): KnownSeries | undefined {
+    const same = this.byTags.get(tags);
+    if (same !== undefined && same.metric === metric) return same;
     const found = this.byHash.get(hashSeries(metric, tags));
     if (found === undefined) return undefined;
-    if (!Array.isArray(found)) return matches(found, metric, tags) ? found : undefined;
-    for (const e of found) if (matches(e, metric, tags)) return e;
-    return undefined;
+    let entry: Entry | undefined;
+    if (!Array.isArray(found)) entry = matches(found, metric, tags) ? found : undefined;
+    else entry = found.find((e) => matches(e, metric, tags));
+    if (entry !== undefined && Object.isFrozen(tags)) this.byTags.set(tags, entry);
+    return entry;
   }
 
   /** Adds a series (not in the set yet) and returns it, its key built once here. */
