@@ -13,6 +13,7 @@ import type { MetricStore, ProjectScope } from '../../core/ports.ts';
 import { AGGREGATORS, type MetricQuery } from '../../core/query.ts';
 import { admitPoints } from '../../pipeline/admission.ts';
 import { decodePutBody } from '../../pipeline/codec/opentsdb-put.ts';
+import { createPutBodyDecoder } from '../../pipeline/codec/put-body-decoder.ts';
 import type { Ingest } from '../../pipeline/ingest.ts';
 import type { CardinalityLimiter, RateLimiter } from '../../pipeline/limits.ts';
 import { parseQueryBody, parseQueryParams } from '../../pipeline/query/parse.ts';
@@ -96,15 +97,19 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
   const raw = express.raw({ type: () => true, limit: options.maxBodyBytes });
   const read = auth.need('read');
 
+  const decodeBody = createPutBodyDecoder(options.maxTags);
   router.post('/api/put', auth.need('ingest'), raw, async (req, res) => {
-    let body: unknown;
-    try {
-      body = parseJson(req);
-    } catch (e) {
-      instruments.pointsRejected.inc({ protocol: 'http', reason: 'format' });
-      return openTsdbError(res, 400, (e as HubError).message);
+    let decoded = Buffer.isBuffer(req.body) ? decodeBody(req.body) : undefined;
+    if (!decoded) {
+      let body: unknown;
+      try {
+        body = parseJson(req);
+      } catch (e) {
+        instruments.pointsRejected.inc({ protocol: 'http', reason: 'format' });
+        return openTsdbError(res, 400, (e as HubError).message);
+      }
+      decoded = decodePutBody(body, options.maxTags);
     }
-    const decoded = decodePutBody(body, options.maxTags);
     if (decoded.points.length === 0 && decoded.errors.length === 0)
       return openTsdbError(res, 400, 'No datapoints found in content');
     const principal = principalOf(res);
