@@ -14,6 +14,7 @@ import {
   SeriesCache,
   safeSeriesKey,
 } from './codec/points-codec.ts';
+import { PublishedPoints } from './published-points.ts';
 
 export const METRICS_TOPIC = 'metrics';
 
@@ -60,6 +61,7 @@ export function createIngest(options: IngestOptions): Ingest {
   const listeners = new Set<PointsListener>();
   const encoding = options.recordEncoding ?? 'binary';
   const cache = new SeriesCache();
+  const published = new PublishedPoints();
   let subscription: Subscription | undefined;
   /** The last offset stored, per partition, as the store's checkpoints say. */
   const stored = new Map<number, number>();
@@ -92,7 +94,7 @@ export function createIngest(options: IngestOptions): Ingest {
     const points: MetricPoint[] = [];
     for (const r of fresh) {
       try {
-        for (const p of decodePoints(r.value, cache)) points.push(p);
+        for (const p of published.take(r.value) ?? decodePoints(r.value, cache)) points.push(p);
       } catch (e) {
         instruments.recordsSkipped.inc({ topic });
         logger.error('skipped an undecodable bus record', { topic, offset: r.offset, err: e });
@@ -118,7 +120,17 @@ export function createIngest(options: IngestOptions): Ingest {
   return {
     async publish(points, protocol, keys) {
       if (points.length === 0) return;
-      await bus.publish(topic, toMessages(points, options.keyBuckets ?? 1, encoding, keys));
+      const records = toRecords(points, options.keyBuckets ?? 1, encoding, keys);
+      for (const r of records) published.add(r.message.value, r.points);
+      try {
+        await bus.publish(
+          topic,
+          records.map((r) => r.message),
+        );
+      } catch (e) {
+        for (const r of records) published.forget(r.message.value);
+        throw e;
+      }
       instruments.pointsAccepted.inc({ protocol }, points.length);
     },
     async start() {
@@ -145,11 +157,21 @@ export function toMessages(
   encoding: RecordEncoding = 'binary',
   keys?: readonly string[],
 ): BusMessage[] {
+  return toRecords(points, keyBuckets, encoding, keys).map((r) => r.message);
+}
+
+/** `toMessages`, each message with the points it holds. */
+function toRecords(
+  points: readonly MetricPoint[],
+  keyBuckets: number,
+  encoding: RecordEncoding,
+  keys: readonly string[] | undefined,
+): { message: BusMessage; points: readonly MetricPoint[] }[] {
   // Binary needs every key; a JSON record is written when a name cannot stand in one.
   const binary = encoding === 'binary' ? (keys ?? safeKeysOf(points)) : undefined;
   const encode = (list: readonly MetricPoint[], listKeys: readonly string[] | undefined) =>
     listKeys ? encodeBinaryPoints(list, listKeys) : encodePoints(list);
-  if (keyBuckets <= 1) return [{ value: encode(points, binary) }];
+  if (keyBuckets <= 1) return [{ message: { value: encode(points, binary) }, points }];
   const buckets = new Map<number, { points: MetricPoint[]; keys: string[] }>();
   for (let i = 0; i < points.length; i++) {
     const p = points[i]!;
@@ -164,8 +186,8 @@ export function toMessages(
     bucket.keys.push(key);
   }
   return [...buckets].map(([b, bucket]) => ({
-    key: `series-${b}`,
-    value: encode(bucket.points, binary && bucket.keys),
+    message: { key: `series-${b}`, value: encode(bucket.points, binary && bucket.keys) },
+    points: bucket.points,
   }));
 }
 
