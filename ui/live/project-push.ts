@@ -131,6 +131,7 @@ export function createProjectPush(options: ProjectPushOptions): ProjectPush {
 
   const unsubscribe = options.subscribe((points) => {
     // Only points somebody watches are kept: with no page open, the hub pushes nothing.
+    if (io.sockets.sockets.size === 0) return;
     const rooms = io.sockets.adapter.rooms;
     const watched = new Map<string, boolean>();
     for (const p of points) {
