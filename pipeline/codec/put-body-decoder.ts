@@ -19,20 +19,9 @@
  * once more.
  */
 import { LIMITS, type MetricPoint, type Tags } from '../../core/model.ts';
+import { decimalAt } from './decimal.ts';
 import { decodePutPoint, type PutDecoded, type RejectReason, reasonOf, toEpochMs } from './opentsdb-put.ts';
-
-/** A series decoded before: its `metric` token and `tags` object as they came, and its values. */
-type Known = {
-  /** The `metric` string token's bytes, then the `tags` object's. */
-  readonly raw: Buffer;
-  readonly metricBytes: number;
-  readonly metric: string;
-  readonly tags: Readonly<Tags>;
-  /** The next series of the same hash. */
-  next: Known | undefined;
-  /** The series of the point that came after one of this series last time. */
-  follower: Known | undefined;
-};
+import { type KnownSeries, SeriesMemory } from './series-memory.ts';
 
 export type PutBodyDecoder = (body: Buffer) => (PutDecoded & { reasons: RejectReason[] }) | undefined;
 
@@ -53,10 +42,6 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
-
-/** Powers of ten a double holds exactly: a mantissa below 2^53 times or over one is correctly rounded. */
-const EXACT_POWERS = Array.from({ length: 23 }, (_, e) => 10 ** e);
-const MAX_EXACT_DIGITS = 15;
 
 const METRIC = Buffer.from('"metric"');
 const TIMESTAMP = Buffer.from('"timestamp"');
@@ -129,31 +114,6 @@ function skipNumber(b: Uint8Array, i: number): number {
   return i;
 }
 
-/** The value of the number token b[start, end), as JSON.parse reads it. */
-function numberAt(b: Buffer, start: number, end: number): number {
-  let i = start;
-  const negative = b[i] === MINUS;
-  if (negative) i++;
-  let mantissa = 0;
-  let digits = 0;
-  let exponent = 0;
-  let c = b[i]!;
-  for (; i < end && c >= ZERO && c <= NINE; c = b[++i]!) {
-    mantissa = mantissa * 10 + (c - ZERO);
-    digits++;
-  }
-  if (c === DOT)
-    for (c = b[++i]!; i < end && c >= ZERO && c <= NINE; c = b[++i]!) {
-      mantissa = mantissa * 10 + (c - ZERO);
-      digits++;
-      exponent--;
-    }
-  // An exponent, or too many digits for the mantissa to be exact: the runtime's conversion.
-  if (i < end || digits > MAX_EXACT_DIGITS || exponent < -22) return Number(b.toString('latin1', start, end));
-  const magnitude = exponent < 0 ? mantissa / EXACT_POWERS[-exponent]! : mantissa;
-  return negative ? -magnitude : magnitude;
-}
-
 /** Past a value that is not an object or array: a string, number, true, false or null. */
 function skipScalar(b: Uint8Array, i: number): number {
   const c = b[i];
@@ -176,72 +136,8 @@ function skipFlatObject(b: Uint8Array, i: number): number {
   }
 }
 
-function hashRange(b: Uint8Array, start: number, end: number, h: number): number {
-  for (let j = start; j < end; j++) h = Math.imul(h ^ b[j]!, 0x01000193);
-  return h;
-}
-
-function sameBytes(b: Uint8Array, start: number, raw: Uint8Array, from: number, length: number): boolean {
-  for (let j = 0; j < length; j++) if (raw[from + j] !== b[start + j]) return false;
-  return true;
-}
-
 export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries = 200_000): PutBodyDecoder {
-  const known = new Map<number, Known>();
-  let size = 0;
-  /**
-   * The series of the last point decoded. Clients send their series in the same order batch after
-   * batch, so its `follower` is most often the next point's series: when the bytes at a `tags`
-   * object are that series' (one compare), the object is neither scanned nor hashed.
-   */
-  let previous: Known | undefined;
-
-  const find = (b: Buffer, h: number, mStart: number, mEnd: number, tStart: number, tEnd: number) => {
-    const mLen = mEnd - mStart;
-    const tLen = tEnd - tStart;
-    for (let k = known.get(h); k !== undefined; k = k.next)
-      if (
-        k.metricBytes === mLen &&
-        k.raw.length === mLen + tLen &&
-        sameBytes(b, mStart, k.raw, 0, mLen) &&
-        sameBytes(b, tStart, k.raw, mLen, tLen)
-      )
-        return k;
-    return undefined;
-  };
-
-  const remember = (
-    b: Buffer,
-    h: number,
-    mStart: number,
-    mEnd: number,
-    tStart: number,
-    tEnd: number,
-    p: MetricPoint,
-  ) => {
-    if (size >= maxSeries) {
-      known.clear();
-      size = 0;
-      previous = undefined;
-    }
-    const entry: Known = {
-      raw: Buffer.concat([b.subarray(mStart, mEnd), b.subarray(tStart, tEnd)]),
-      metricBytes: mEnd - mStart,
-      metric: p.metric,
-      tags: Object.freeze({ ...p.tags }),
-      next: known.get(h),
-      follower: undefined,
-    };
-    known.set(h, entry);
-    size++;
-    return entry;
-  };
-
-  /** Whether the bytes at `at` are the `tags` object of `series`. */
-  const tagsAt = (b: Buffer, at: number, series: Known) => {
-    const end = at + series.raw.length - series.metricBytes;
-    return end <= b.length && b.compare(series.raw, series.metricBytes, series.raw.length, at, end) === 0;
-  };
+  const memory = new SeriesMemory(maxSeries);
 
   return (b) => {
     const points: MetricPoint[] = [];
@@ -264,11 +160,6 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
       return r.point;
     };
 
-    const follow = (series: Known) => {
-      if (previous !== undefined) previous.follower = series;
-      previous = series;
-    };
-
     /** The data point object at `i`; returns the position after it. */
     const element = (i: number): number => {
       const start = i;
@@ -282,9 +173,9 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
       let vEnd = -1;
       // Set by anything the fast path does not take: the point is parsed alone.
       let alone = false;
-      const predicted = previous?.follower;
+      const predicted = memory.predicted();
       /** The series whose `tags` bytes were found at tStart, if the prediction held. */
-      let tagsOf: Known | undefined;
+      let tagsOf: KnownSeries | undefined;
       i = skipSpace(b, expect(b, i, OPEN_BRACE));
       if (b[i] === CLOSE_BRACE) i++;
       else
@@ -304,7 +195,7 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
           } else if (c === OPEN_BRACE) {
             const at = i;
             // Bytes equal to a series' tags are a whole object (they were scanned once).
-            const same = predicted !== undefined && tStart < 0 && tagsAt(b, at, predicted);
+            const same = predicted !== undefined && tStart < 0 && memory.tagsAt(b, at, predicted);
             i = same ? at + predicted.raw.length - predicted.metricBytes : skipFlatObject(b, i);
             if (tStart < 0 && isToken(b, keyStart, keyEnd, TAGS)) {
               tStart = at;
@@ -334,25 +225,18 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
         decodeAlone(start, i);
         return i;
       }
-      let series: Known | undefined;
-      if (
-        tagsOf !== undefined &&
-        tagsOf.metricBytes === mEnd - mStart &&
-        sameBytes(b, mStart, tagsOf.raw, 0, tagsOf.metricBytes)
-      )
-        series = tagsOf;
-      else {
-        const h = hashRange(b, tStart, tEnd, hashRange(b, mStart, mEnd, 0x811c9dc5)) >>> 0;
-        series = find(b, h, mStart, mEnd, tStart, tEnd);
-        if (series === undefined) {
-          const p = decodeAlone(start, i);
-          if (p) follow(remember(b, h, mStart, mEnd, tStart, tEnd, p));
-          return i;
-        }
+      const series =
+        tagsOf !== undefined && memory.metricAt(b, mStart, mEnd, tagsOf)
+          ? tagsOf
+          : memory.find(b, mStart, mEnd, tStart, tEnd);
+      if (series === undefined) {
+        const p = decodeAlone(start, i);
+        if (p) memory.follow(memory.remember(b, mStart, mEnd, tStart, tEnd, p.metric, p.tags));
+        return i;
       }
-      follow(series);
-      const value = numberAt(b, vStart, vEnd);
-      const ts = Number.isFinite(value) ? toEpochMs(numberAt(b, tsStart, tsEnd)) : undefined;
+      memory.follow(series);
+      const value = decimalAt(b, vStart, vEnd);
+      const ts = Number.isFinite(value) ? toEpochMs(decimalAt(b, tsStart, tsEnd)) : undefined;
       if (ts !== undefined && Number.isInteger(ts) && ts >= LIMITS.minTs && ts <= LIMITS.maxTs)
         points.push({ metric: series.metric, tags: series.tags as Tags, ts, value });
       else decodeAlone(start, i);
