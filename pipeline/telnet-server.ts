@@ -8,7 +8,8 @@ import type { Logger } from '../core/logger.ts';
 import type { HubInstruments } from '../core/metrics.ts';
 import type { MetricPoint } from '../core/model.ts';
 import { admitPoints } from './admission.ts';
-import { createTelnetParser } from './codec/opentsdb-put.ts';
+import type { TelnetResult } from './codec/opentsdb-put.ts';
+import { createTelnetLineDecoder } from './codec/telnet-line-decoder.ts';
 import type { Ingest } from './ingest.ts';
 import type { CardinalityLimiter } from './limits.ts';
 
@@ -45,14 +46,15 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
   const batchSize = options.batchSize ?? 5_000;
   const maxLine = options.maxLineBytes ?? 65_536;
   const sockets = new Set<Socket>();
-  const parseLine = createTelnetParser(options.maxTags);
+  const decodeLine = createTelnetLineDecoder(options.maxTags);
 
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.setTimeout((options.idleSeconds ?? 300) * 1000, () => socket.destroy());
     let principal = options.anonymous();
-    let rest = '';
+    /** The bytes after the last line feed, waiting for the rest of their line. */
+    let rest: Buffer | undefined;
     let batch: MetricPoint[] = [];
     let chain: Promise<void> = Promise.resolve();
     // Back-pressure: while this many batches wait for the bus, stop reading the socket, so a fast
@@ -81,8 +83,7 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
           if (waiting < maxWaiting && socket.isPaused()) socket.resume();
         });
     };
-    const handle = (line: string) => {
-      const r = parseLine(line);
+    const handle = (r: TelnetResult) => {
       if (r.kind === 'put' && !principal) {
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: 'forbidden' });
         socket.write("put: not authenticated: send 'auth <token>' (a token with the ingest scope) first\n");
@@ -110,24 +111,25 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
         else socket.write(`unknown command: ${r.command}.  Try \`help'.\n`);
       }
     };
+    // Lines are cut from the bytes, so a character split between two chunks stays whole.
     socket.on('data', (chunk: Buffer) => {
-      rest += chunk.toString('utf8');
-      let nl = rest.indexOf('\n');
-      while (nl >= 0) {
-        handle(rest.slice(0, nl));
-        rest = rest.slice(nl + 1);
-        nl = rest.indexOf('\n');
+      const b = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
+      let from = 0;
+      for (let nl = b.indexOf(0x0a); nl >= 0; nl = b.indexOf(0x0a, from)) {
+        handle(decodeLine(b, from, nl));
+        from = nl + 1;
       }
-      if (rest.length > maxLine) {
+      rest = from < b.length ? b.subarray(from) : undefined;
+      if (rest !== undefined && rest.length > maxLine) {
         socket.write(`put: illegal argument: line longer than ${maxLine} bytes\n`);
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: 'format' });
-        rest = '';
+        rest = undefined;
       }
       flush();
     });
     socket.on('end', () => {
-      if (rest.trim() !== '') handle(rest);
-      rest = '';
+      if (rest !== undefined) handle(decodeLine(rest, 0, rest.length));
+      rest = undefined;
       flush();
     });
     socket.on('error', (e) => logger.debug('telnet connection error', { err: e }));

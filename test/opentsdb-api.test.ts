@@ -1,4 +1,6 @@
 /** The OpenTSDB-compatible HTTP API, over real HTTP against a real hub. */
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, postJson, startTestHub, type TestHub } from './harness.ts';
 
@@ -349,5 +351,30 @@ describe("Grafana's OpenTSDB data source", () => {
     expect(r.status).toBe(200);
     expect(r.body.map((s: any) => s.tags.host).sort()).toEqual(['a', 'b', 'c']);
     expect(r.body.find((s: any) => s.tags.host === 'c').dps).toEqual({ [T0]: 100, [T0 + 20]: 300 });
+  });
+});
+
+describe('telnet put', () => {
+  it('keeps a character whole when its bytes arrive in two TCP chunks, and answers bad lines', async () => {
+    const socket = connect(hub.telnetPort, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.setNoDelay(true);
+    const replies: string[] = [];
+    socket.on('data', (d: Buffer) => replies.push(d.toString()));
+    const line = Buffer.from(`put test.telnet ${T0} 7 ville=Genève\nput test.telnet ${T0} x ville=Genève\n`);
+    const cut = line.indexOf(Buffer.from('è')) + 1;
+    socket.write(line.subarray(0, cut));
+    await new Promise((r) => setTimeout(r, 50));
+    socket.write(line.subarray(cut));
+    await eventually(async () => expect(replies.join('')).toBe('put: invalid value: x\n'));
+    socket.end();
+    await eventually(async () => {
+      const r = await query({
+        start: T0,
+        end: T0 + 60,
+        queries: [{ metric: 'test.telnet', aggregator: 'sum', tags: { ville: '*' } }],
+      });
+      expect(r.body.map((s: any) => [s.tags.ville, s.dps])).toEqual([['Genève', { [T0]: 7 }]]);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createTelnetParser, decodePutBody, parseTelnetLine, toEpochMs } from './opentsdb-put.ts';
+import { decodePutBody, parseTelnetLine, toEpochMs } from './opentsdb-put.ts';
 
 const good = { metric: 'sys.cpu.nice', timestamp: 1346846400, value: 18, tags: { host: 'web01', dc: 'lga' } };
 
@@ -103,41 +103,5 @@ describe('parseTelnetLine', () => {
       }),
       { seed: 42, numRuns: 1000 },
     );
-  });
-});
-
-describe('createTelnetParser', () => {
-  it('answers every line as parseTelnetLine does, whether it has seen the series or not', () => {
-    const parse = createTelnetParser(3);
-    const lines = [
-      'put sys.cpu.user 1356998400 42.5 host=web01 cpu=0',
-      'put sys.cpu.user 1356998410 43 host=web01 cpu=0',
-      '  put   sys.cpu.user\t1356998420  44.5e0   host=web01 cpu=0  ',
-      'put sys.cpu.user 1356998430 abc host=web01 cpu=0',
-      'put sys.cpu.user 13569984x0 1 host=web01 cpu=0',
-      'put sys.cpu.user 1356998440 1 host=web01 cpu=0 a=b c=d',
-      'put sys.cpu.user 1356998450 1 host=web01 host=web02',
-      'put sys.cpu.user 1356998460 1',
-      'put sys.cpu.user 1356998470 1 host=wéb01',
-      'put sys.cpu.user 1356998470 1 host=wéb01',
-      'put sys.cpu.us{er 1356998480 1 host=web01 cpu=0',
-      'put sys.cpu.user 1356998490 1\u00a0 host=web01 cpu=0',
-      'put sys.cpu.user\u00a0x 1356998490 1 host=web01 cpu=0',
-      'put sys.cpu.user 1356998490\u2003 1 host=web01 cpu=0',
-      'put\u00a0sys.cpu.user 1356998490 1 host=web01 cpu=0',
-      'version',
-      '',
-    ];
-    for (const line of [...lines, ...lines]) expect(parse(line)).toEqual(parseTelnetLine(line, 3));
-  });
-
-  it('shares one frozen tags object among the points of a series', () => {
-    const parse = createTelnetParser();
-    const a = parse('put m 1356998400 1 host=a');
-    const b = parse('put m 1356998410 2 host=a');
-    if (a.kind !== 'put' || b.kind !== 'put') throw new Error('expected two points');
-    expect(b.point).toEqual({ metric: 'm', tags: { host: 'a' }, ts: 1356998410000, value: 2 });
-    expect(b.point.tags).toBe(a.point.tags);
-    expect(Object.isFrozen(b.point.tags)).toBe(true);
   });
 });

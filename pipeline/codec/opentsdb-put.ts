@@ -115,7 +115,7 @@ export type TelnetResult =
   | { kind: 'empty' };
 
 /** ASCII whitespace as `\s` matches it: tab, line feed, vertical tab, form feed, carriage return, space. */
-const isAsciiSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+export const isAsciiSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
 
 /** The whitespace-separated words of a line; a scan by char code, the regexp only beyond ASCII. */
 export function splitWords(line: string): string[] {
@@ -165,74 +165,4 @@ export function parseTelnetLine(line: string, maxTags: number = LIMITS.maxTags):
   const checked = validateMetricPoint({ metric, tags, ts, value }, maxTags);
   if (!checked.ok) return fail(`illegal argument: ${checked.error.message}`, reasonOf(checked.error));
   return { kind: 'put', point: checked.value };
-}
-
-/**
- * `parseTelnetLine` with a memory of the tags of the series it has parsed: a client sends the
- * same `tagk=tagv ...` text for a series line after line, so a `put` line whose metric and tag
- * text were seen (and valid) before only has its timestamp and value read. Anything else (a new
- * series, another command, a bad field) goes through `parseTelnetLine`.
- * The tags objects it hands out are frozen and shared by the points of a series.
- */
-export function createTelnetParser(
-  maxTags: number = LIMITS.maxTags,
-  maxSeries = 100_000,
-): (line: string) => TelnetResult {
-  const known = new Map<string, Map<string, Tags>>();
-  let size = 0;
-  const remember = (metric: string, tagText: string, result: TelnetResult) => {
-    if (result.kind !== 'put') return;
-    if (size >= maxSeries) {
-      known.clear();
-      size = 0;
-    }
-    let ofMetric = known.get(metric);
-    if (!ofMetric) {
-      ofMetric = new Map();
-      known.set(metric, ofMetric);
-    }
-    ofMetric.set(tagText, Object.freeze(result.point.tags));
-    size++;
-  };
-  const w = new Int32Array(10);
-  return (line) => {
-    if (!wordStarts(line, w) || w[1]! - w[0]! !== 3 || !line.startsWith('put', w[0]))
-      return parseTelnetLine(line, maxTags);
-    const metric = line.slice(w[2], w[3]);
-    const tagText = line.slice(w[8], w[9]);
-    const tags = known.get(metric)?.get(tagText);
-    if (tags === undefined) {
-      const result = parseTelnetLine(line, maxTags);
-      remember(metric, tagText, result);
-      return result;
-    }
-    const tsText = line.slice(w[4], w[5]);
-    const ts = /^\d+(\.\d+)?$/.test(tsText) ? toEpochMs(tsText) : undefined;
-    const value = toValue(line.slice(w[6], w[7]));
-    if (ts === undefined || value === undefined) return parseTelnetLine(line, maxTags);
-    return { kind: 'put', point: { metric, tags, ts, value } };
-  };
-}
-
-/**
- * Start and end of the first four words of a line, then of the rest (trimmed): ten positions in
- * `at`; false when the line has fewer than five words. Words are split at ASCII whitespace only:
- * a line with other whitespace still answers as `parseTelnetLine` does, because its metric and
- * tag text cannot be in the parser's memory and a timestamp or value holding it does not parse.
- */
-function wordStarts(line: string, at: Int32Array): boolean {
-  let i = 0;
-  const n = line.length;
-  for (let word = 0; word < 8; word += 2) {
-    while (i < n && isAsciiSpace(line.charCodeAt(i))) i++;
-    at[word] = i;
-    while (i < n && !isAsciiSpace(line.charCodeAt(i))) i++;
-    at[word + 1] = i;
-  }
-  while (i < n && isAsciiSpace(line.charCodeAt(i))) i++;
-  let end = n;
-  while (end > i && isAsciiSpace(line.charCodeAt(end - 1))) end--;
-  at[8] = i;
-  at[9] = end;
-  return i < end;
 }

@@ -9,6 +9,8 @@ import { loadConfig } from '../../core/config.ts';
 import { HubError } from '../../core/errors.ts';
 import { decodePutBody, parseTelnetLine } from '../../pipeline/codec/opentsdb-put.ts';
 import { decodePoints } from '../../pipeline/codec/points-codec.ts';
+import { createPutBodyDecoder } from '../../pipeline/codec/put-body-decoder.ts';
+import { createTelnetLineDecoder } from '../../pipeline/codec/telnet-line-decoder.ts';
 import { parseQueryBody, parseQueryParams } from '../../pipeline/query/parse.ts';
 import { parseLookup } from '../../ui/api/opentsdb.ts';
 
@@ -74,6 +76,30 @@ describe('fuzzing the parsers of outside input', () => {
         const r = decodePutBody(body);
         for (const e of r.errors) expect(e.error.length).toBeGreaterThan(3);
         for (const p of r.points) expect(Number.isFinite(p.value) && Number.isInteger(p.ts)).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('OpenTSDB /api/put bodies and telnet lines, read from their bytes', () => {
+    const decodeBody = createPutBodyDecoder(16, 100);
+    const decodeLine = createTelnetLineDecoder(16, 100);
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.string().map((s) => Buffer.from(s)),
+      fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))),
+      fc
+        .string()
+        .map((s) => Buffer.from(`[{"metric":"m","timestamp":1700000000,"value":1,"tags":{"a":"${s}"}}]`)),
+      fc.string().map((s) => Buffer.from(`put m 1700000000 1 a=${s}`)),
+    );
+    fc.assert(
+      fc.property(bytes, (raw) => {
+        const b = Buffer.from(raw);
+        const body = decodeBody(b);
+        for (const e of body?.errors ?? []) expect(e.error.length).toBeGreaterThan(3);
+        const r = decodeLine(b, 0, b.length);
+        if (r.kind === 'error') expect(r.reply).toMatch(/^put: .+\n$/);
       }),
       RUNS,
     );

@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseTelnetLine } from './opentsdb-put.ts';
+import { createTelnetLineDecoder } from './telnet-line-decoder.ts';
+
+const decodeText = (decode: ReturnType<typeof createTelnetLineDecoder>, line: string) => {
+  const b = Buffer.from(`xx${line}yy`);
+  return decode(b, 2, b.length - 2);
+};
+
+describe('createTelnetLineDecoder', () => {
+  it('decodes lines as parseTelnetLine does, the first time and once their series are known', () => {
+    const decode = createTelnetLineDecoder();
+    const lines = (step: number) =>
+      Array.from(
+        { length: 50 },
+        (_, i) =>
+          `put container.cpu.usage ${1_700_000_000 + step * 10} ${i / 7} app=a${i % 5} container=c${i}\r`,
+      );
+    for (const step of [0, 1, 2])
+      for (const line of lines(step)) expect(decodeText(decode, line)).toEqual(parseTelnetLine(line));
+    // The points of a known series share one frozen tags object: they took the byte path.
+    const a = decodeText(decode, lines(3)[7]!);
+    const b = decodeText(decode, lines(4)[7]!);
+    expect(a.kind === 'put' && b.kind === 'put' && a.point.tags === b.point.tags).toBe(true);
+    expect(a.kind === 'put' && Object.isFrozen(a.point.tags)).toBe(true);
+  });
+
+  it('answers tricky lines as parseTelnetLine does, with a tag limit, seen once or twice', () => {
+    const decode = createTelnetLineDecoder(3);
+    const lines = [
+      'put sys.cpu.user 1356998400 42.5 host=web01 cpu=0',
+      'put sys.cpu.user 1356998410 43 host=web01 cpu=0',
+      '  put   sys.cpu.user\t1356998420  44.5e0   host=web01 cpu=0  ',
+      'put sys.cpu.user 1356998430 abc host=web01 cpu=0',
+      'put sys.cpu.user 13569984x0 1 host=web01 cpu=0',
+      'put sys.cpu.user 1356998440 1 host=web01 cpu=0 a=b c=d',
+      'put sys.cpu.user 1356998450 1 host=web01 host=web02',
+      'put sys.cpu.user 1356998460 1',
+      'put sys.cpu.user 1356998470 1 host=wéb01',
+      'put sys.cpu.user 1356998470 1 host=wéb01',
+      'put sys.cpu.us{er 1356998480 1 host=web01 cpu=0',
+      'put sys.cpu.user 1356998490 1\u00a0 host=web01 cpu=0',
+      'put sys.cpu.user\u00a0x 1356998490 1 host=web01 cpu=0',
+      'put sys.cpu.user 1356998490\u2003 1 host=web01 cpu=0',
+      'put\u00a0sys.cpu.user 1356998490 1 host=web01 cpu=0',
+      'version',
+      '',
+    ];
+    for (const line of [...lines, ...lines])
+      expect(decodeText(decode, line), line).toEqual(parseTelnetLine(line, 3));
+  });
+
+  it('answers a bad timestamp or value of a known series with parseTelnetLine’s error', () => {
+    const decode = createTelnetLineDecoder();
+    decodeText(decode, 'put m 1700000000 1 host=a');
+    for (const line of [
+      'put m 0 1 host=a',
+      'put m 99999999999999 1 host=a',
+      'put m 1700000000 x host=a',
+      'put m 1700000000 1e999 host=a',
+      'put m 1700000000 - host=a',
+      'put m 1700000000.5 1 host=a',
+      'put m 1700000000 0x10 host=a',
+      'put m 1700000000 .5 host=a',
+      'put m 1700000000 -0 host=a',
+      'put m 1700000000 12345678901234567890.5 host=a',
+    ])
+      expect(decodeText(decode, line), line).toEqual(parseTelnetLine(line));
+  });
+
+  it('gives parseTelnetLine’s answer for any line, first seen or known (property)', () => {
+    const word = fc.oneof(
+      fc.constantFrom(
+        'put',
+        'm',
+        'cpu.usage',
+        'host=a',
+        'host=b',
+        'a=1',
+        'é=ü',
+        'x',
+        '=',
+        'a=',
+        '1700000000',
+        '-1.5',
+      ),
+      fc.stringMatching(/^[a-z0-9=.-]{1,6}$/),
+      fc.string({ maxLength: 4 }),
+    );
+    const space = fc.constantFrom(' ', '  ', '\t', ' \r', '\u00a0', '\v');
+    const line = fc
+      .tuple(fc.array(fc.tuple(word, space), { maxLength: 8 }), fc.boolean())
+      .map(([words, put]) => (put ? 'put ' : '') + words.map(([w, s]) => w + s).join(''));
+    const decode = createTelnetLineDecoder(16, 40);
+    fc.assert(
+      fc.property(line, (text) => {
+        for (const round of [1, 2])
+          expect(decodeText(decode, text), `round ${round}`).toEqual(parseTelnetLine(text));
+      }),
+      { seed: 20261127, numRuns: 1500 },
+    );
+  });
+
+  it('gives parseTelnetLine’s answer for put lines of a few series, in any spacing (property)', () => {
+    const sp = fc.constantFrom(' ', '\t', '  ');
+    const line = fc
+      .record({
+        metric: fc.constantFrom('m', 'cpu.usage', 'é'),
+        ts: fc.constantFrom('1700000000', '0', '1700000000123', '01700000000', '1.5', '99999999999999'),
+        value: fc.constantFrom('1', '-1.5', '0.1', '1e3', 'abc', '-', '007', '12345678901234567', 'Infinity'),
+        tags: fc.subarray(['host=a', 'host=b', 'a=1', 'a==', '=b', 'host=a']),
+        spaces: fc.array(sp, { minLength: 8, maxLength: 8 }),
+        trail: fc.constantFrom('', ' ', '\r'),
+      })
+      .map(({ metric, ts, value, tags, spaces, trail }) => {
+        const words = ['put', metric, ts, value, ...tags];
+        return words.map((w, i) => w + (i < words.length - 1 ? spaces[i % 8] : '')).join('') + trail;
+      });
+    const decode = createTelnetLineDecoder();
+    fc.assert(
+      fc.property(line, (text) => {
+        for (const round of [1, 2])
+          expect(decodeText(decode, text), `round ${round}`).toEqual(parseTelnetLine(text));
+      }),
+      { seed: 11, numRuns: 1500 },
+    );
+  });
+});
