@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HubError } from '../../core/errors.ts';
-import { PAGERDUTY_EVENTS_URL, parseAmDuration, parseNotifyConfig, parseNotifyConfigYaml } from './config.ts';
+import { parseNotifyConfig, parseNotifyConfigYaml } from './config.ts';
+import { PAGERDUTY_EVENTS_URL, parseAmDuration } from './config-schema.ts';
 
 const EXAMPLE = `
 global:

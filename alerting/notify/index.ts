@@ -4,7 +4,8 @@ import type { Logger } from '../../core/logger.ts';
 import { defaultNotifyConfig, type NotifyConfig, parseNotifyConfig } from './config.ts';
 import { createNotifyPipeline, type NotifyPipeline, notifyDataDir } from './pipeline.ts';
 
-export { type NotifyConfig, notifyConfigSchema, parseNotifyConfig, parseNotifyConfigYaml } from './config.ts';
+export { type NotifyConfig, parseNotifyConfig, parseNotifyConfigYaml } from './config.ts';
+export { notifyConfigSchema } from './config-schema.ts';
 export { type NotifyPipeline, notifyDataDir } from './pipeline.ts';
 
 /**
