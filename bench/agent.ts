@@ -25,6 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { lineMaker } from './nginx/generate.ts';
+import { CLK_TCK } from './os.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -49,14 +50,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OBS = join(ROOT, 'bin', 'obs.mjs');
 const TARGET_CPU = 2;
 const TARGET_RSS_MB = 100;
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 const log = (s: string) => process.stderr.write(`[bench:agent] ${s}\n`);
 

@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnHub } from '../test/hub-process.ts';
 import { type Batch, Load, type LoadFormat } from './load.ts';
+import { CLK_TCK, freePort } from './os.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BATCH = 1_000;
@@ -131,23 +132,6 @@ function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 }
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
 async function processCpu(pid: number): Promise<number> {

@@ -8,8 +8,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../os.ts';
 import { promRules, seriesOf, tagsOf, type Workload } from './workload.ts';
 
 export type PromResult = {
@@ -19,14 +19,6 @@ export type PromResult = {
   firingPlain: number;
   loadSeconds: number;
 };
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  server.close();
-  return port;
-}
 
 /** Writes the points (`steps[k][i]` at `times[k]`) as OpenMetrics, one metric family at a time. */
 async function writeOpenMetrics(
