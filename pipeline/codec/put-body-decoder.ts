@@ -228,7 +228,7 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
       const series =
         tagsOf !== undefined && memory.metricAt(b, mStart, mEnd, tagsOf)
           ? tagsOf
-          : memory.find(b, mStart, mEnd, tStart, tEnd);
+          : memory.find(b, mStart, mEnd, tStart, tEnd, predicted !== undefined);
       if (series === undefined) {
         const p = decodeAlone(start, i);
         if (p) memory.follow(memory.remember(b, mStart, mEnd, tStart, tEnd, p.metric, p.tags));

@@ -61,11 +61,21 @@ export class SeriesMemory {
     return end <= b.length && b.compare(series.raw, series.metricBytes, series.raw.length, at, end) === 0;
   }
 
-  /** The series written as b[mStart, mEnd) and b[tStart, tEnd), the predicted one tried first. */
-  find(b: Buffer, mStart: number, mEnd: number, tStart: number, tEnd: number): KnownSeries | undefined {
+  /**
+   * The series written as b[mStart, mEnd) and b[tStart, tEnd), the predicted one tried first
+   * unless the caller tried it already (`predictedTried`).
+   */
+  find(
+    b: Buffer,
+    mStart: number,
+    mEnd: number,
+    tStart: number,
+    tEnd: number,
+    predictedTried = false,
+  ): KnownSeries | undefined {
     const mLen = mEnd - mStart;
     const tLen = tEnd - tStart;
-    const guess = this.predicted();
+    const guess = predictedTried ? undefined : this.predicted();
     if (
       guess !== undefined &&
       guess.raw.length === mLen + tLen &&
