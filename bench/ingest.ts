@@ -133,9 +133,14 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
 }
 
-/** CPU seconds (user + system, all threads) a process has used so far. */
-async function processCpu(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU seconds (user + system) a process has used so far: all its threads, or with `thread` only
+ * that one (the main thread's id is the process id).
+ */
+async function processCpu(pid: number, thread?: number): Promise<number> {
+  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const stat = await readFile(path, 'utf8').catch(() => undefined);
+  if (stat === undefined) return Number.NaN;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the command: state is field 3, utime field 14, stime field 15 (1-based, of the whole line).
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
@@ -164,11 +169,12 @@ async function peakRss(pid: number): Promise<number | undefined> {
 }
 
 /** CPU of the server, of this process and of everything else over an interval. */
-type CpuMark = { at: number; server: number; self: number; machine: number };
+type CpuMark = { at: number; server: number; serverMain: number; self: number; machine: number };
 async function cpuMark(pid: number): Promise<CpuMark> {
   return {
     at: performance.now(),
     server: await processCpu(pid),
+    serverMain: await processCpu(pid, pid),
     self: selfCpu(),
     machine: await machineCpu(),
   };
@@ -176,6 +182,8 @@ async function cpuMark(pid: number): Promise<CpuMark> {
 type CpuUse = {
   seconds: number;
   serverCores: number;
+  /** The server's main thread: the share of the time it was busy (1 = all the time). */
+  serverMainBusy: number;
   /** CPU seconds the server used in all. */
   serverCpuSeconds: number;
   clientCores: number;
@@ -189,6 +197,7 @@ function cpuUse(a: CpuMark, b: CpuMark): CpuUse {
   return {
     seconds,
     serverCores: server / seconds,
+    serverMainBusy: (b.serverMain - a.serverMain) / seconds,
     serverCpuSeconds: server,
     clientCores: self / seconds,
     otherCores: Math.max(0, machine - server - self) / seconds,
@@ -1278,6 +1287,8 @@ function printTable(
   const rate = (x: number | undefined) => (x === undefined ? '—' : `${si(x)}`);
   const ms = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(1)} ms`);
   const cores = (x: number | undefined) => fixed(x, 2);
+  const share = (x: number | undefined) =>
+    x === undefined || Number.isNaN(x) ? '—' : `${Math.round(x * 100)} %`;
   const mib = (x: number | undefined) => (x === undefined ? '—' : `${(x / 1048576).toFixed(0)} MiB`);
   const secs = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(1)} s`);
 
@@ -1287,6 +1298,7 @@ function printTable(
   add('/api/put seconds (to all stored)', h?.put?.stored?.seconds, undefined, secs, false);
   add('/api/put server cores (to last ack)', h?.put?.ack.serverCores, v?.put?.ack.serverCores, cores);
   add('/api/put server cores (to all stored)', h?.put?.stored?.serverCores, undefined, cores, false);
+  add('/api/put hub main thread busy (to last ack)', h?.put?.ack.serverMainBusy, undefined, share, false);
   add(
     '/api/put points per server CPU-second',
     h?.put?.stored?.pointsPerCpuSecond ?? h?.put?.ack.pointsPerCpuSecond,
@@ -1330,6 +1342,7 @@ function printTable(
   if (h?.telnet?.storedError) rows[rows.length - 1]![1] = `never (${si(h.telnet.storedPoints)} stored)`;
   add('telnet seconds to write all lines', h?.telnet?.sentSeconds, v?.telnet?.sentSeconds, secs, false);
   add('telnet server cores', h?.telnet?.accepted.serverCores, v?.telnet?.accepted.serverCores, cores);
+  add('telnet hub main thread busy', h?.telnet?.accepted.serverMainBusy, undefined, share, false);
   add(
     'telnet points per server CPU-second',
     h?.telnet?.accepted.pointsPerCpuSecond,
