@@ -56,6 +56,7 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
     /** The bytes after the last line feed, waiting for the rest of their line. */
     let rest: Buffer | undefined;
     let batch: MetricPoint[] = [];
+    /** Settles once every batch published so far is settled (for `exit`). */
     let chain: Promise<void> = Promise.resolve();
     // Back-pressure: while this many batches wait for the bus, stop reading the socket, so a fast
     // sender is slowed to the bus's pace instead of filling the hub's memory.
@@ -72,8 +73,11 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
       }
       waiting++;
       if (waiting >= maxWaiting) socket.pause();
-      chain = chain
-        .then(() => ingest.publish(points, 'telnet', keys))
+      // Published at once, not after the previous batch is durable: the bus appends batches in the
+      // order they are published (the next group commit takes them all), and a connection that
+      // waited for each one before the next was paused for most of its time.
+      const published = ingest
+        .publish(points, 'telnet', keys)
         .catch((e) => {
           logger.error('telnet batch could not be published', { err: e, points: points.length });
           socket.write(`put: unable to store ${points.length} data points: ${(e as Error).message}\n`);
@@ -82,6 +86,7 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
           waiting--;
           if (waiting < maxWaiting && socket.isPaused()) socket.resume();
         });
+      chain = Promise.all([chain, published]).then(() => undefined);
     };
     const handle = (r: TelnetResult) => {
       if (r.kind === 'put' && !principal) {

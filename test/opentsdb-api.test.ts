@@ -355,6 +355,37 @@ describe("Grafana's OpenTSDB data source", () => {
 });
 
 describe('telnet put', () => {
+  it('takes a fast sender’s lines over many chunks, and answers `exit` once every one is durable', async () => {
+    const accepted = async () => {
+      const text = await (await fetch(`${api}metrics`)).text();
+      const m = /^obs_points_accepted_total\{protocol="telnet"\} (\d+)/m.exec(text);
+      return Number(m?.[1] ?? 0);
+    };
+    const before = await accepted();
+    const n = 30_000;
+    const lines = Array.from({ length: n }, (_, i) => `put test.telnet.many ${T0 + i} ${i} host=fast\n`);
+    const socket = connect(hub.telnetPort, '127.0.0.1');
+    await once(socket, 'connect');
+    const replies: string[] = [];
+    socket.on('data', (d: Buffer) => replies.push(d.toString()));
+    // About 1.3 MB in one go: many TCP chunks, hence many batches in flight on the bus at once.
+    socket.write(`${lines.join('')}exit\n`);
+    await once(socket, 'close');
+    expect(replies.join('')).toBe('');
+    // The hub closed the connection only after every batch was published and synced.
+    expect((await accepted()) - before).toBe(n);
+    await eventually(async () => {
+      const r = await query({
+        start: T0,
+        end: T0 + n,
+        queries: [{ metric: 'test.telnet.many', aggregator: 'sum' }],
+      });
+      const dps = r.body[0].dps as Record<string, number>;
+      expect(Object.keys(dps)).toHaveLength(n);
+      expect([dps[T0], dps[T0 + 12_345], dps[T0 + n - 1]]).toEqual([0, 12_345, n - 1]);
+    });
+  });
+
   it('keeps a character whole when its bytes arrive in two TCP chunks, and answers bad lines', async () => {
     const socket = connect(hub.telnetPort, '127.0.0.1');
     await once(socket, 'connect');
