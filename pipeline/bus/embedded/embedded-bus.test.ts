@@ -1,5 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import {
+  appendFile,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -306,14 +317,35 @@ describe('embedded bus', () => {
     const bus = await openBus();
     await bus.publish('t', [{ value: text('warm up') }]);
     const probe = await open(join(dir, 'probe'), 'w');
-    const proto = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
+    const proto = Object.getPrototypeOf(probe) as { write(): Promise<unknown>; datasync(): Promise<void> };
     await probe.close();
+    const write = vi.spyOn(proto, 'write');
     const datasync = vi.spyOn(proto, 'datasync');
     await Promise.all(Array.from({ length: 50 }, (_, i) => bus.publish('t', msgs(`p${i}-`, 10))));
-    expect(datasync.mock.calls.length).toBeGreaterThan(0);
+    // Each write is synced by itself (O_DSYNC) or followed by an fdatasync where there is none.
+    expect(write.mock.calls.length).toBeGreaterThan(0);
+    expect(write.mock.calls.length).toBeLessThan(10);
     expect(datasync.mock.calls.length).toBeLessThan(10);
     expect((await bus.stats())[0]!.endOffset).toBe(501);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'writes segment files with O_DSYNC: a write returns once it is on disk',
+    async () => {
+      const bus = await openBus();
+      await bus.publish('t', [{ value: text('durable') }]);
+      const flags: number[] = [];
+      for (const fd of await readdir('/proc/self/fd')) {
+        const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+        if (!target.startsWith(dir) || !target.endsWith('.log')) continue;
+        const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => '');
+        const m = /^flags:\s+([0-7]+)/m.exec(info);
+        if (m) flags.push(Number.parseInt(m[1]!, 8));
+      }
+      expect(flags.length).toBeGreaterThan(0);
+      for (const f of flags) expect(f & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    },
+  );
 
   it('sends a record to the dead-letter topic with its reason and origin headers', async () => {
     const bus = await openBus({ deadLetterTopic: 'dlq' });

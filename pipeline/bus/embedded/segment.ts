@@ -2,6 +2,7 @@
  * One segment file of a topic: frames back to back, named by the offset of its first record.
  * Appends and reads use positional I/O on one file handle, so reads never wait for writes.
  */
+import { constants } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HubError } from '../../../core/errors.ts';
@@ -13,6 +14,14 @@ import {
   peekTimestamp,
   segmentFileName,
 } from './record-codec.ts';
+
+/**
+ * Segment files are opened with O_DSYNC where the platform has it (Linux, macOS): a write returns
+ * once its bytes, and the file's new size, are on disk. That is one trip to libuv's thread pool
+ * per append instead of a write and then an fdatasync, and each trip also waits for the event
+ * loop: under load two trips made a publish wait about twice as long.
+ */
+const DSYNC = constants.O_DSYNC ?? 0;
 
 /** A sparse index entry is kept every this many bytes. */
 const INDEX_INTERVAL_BYTES = 4096;
@@ -57,13 +66,17 @@ export class Segment {
   /** Creates an empty segment file (truncating any leftover of the same name). */
   static async create(dir: string, baseOffset: number): Promise<Segment> {
     const segment = new Segment(dir, baseOffset, 0, true);
-    segment.handle = await open(segment.path, 'w+');
+    segment.handle = await open(
+      segment.path,
+      constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | DSYNC,
+      0o666,
+    );
     return segment;
   }
 
   private file(): Promise<FileHandle> {
     if (this.handle) return Promise.resolve(this.handle);
-    this.opening ??= open(this.path, 'r+').then((h) => {
+    this.opening ??= open(this.path, constants.O_RDWR | DSYNC).then((h) => {
       this.handle = h;
       return h;
     });
@@ -128,7 +141,7 @@ export class Segment {
   }
 
   /**
-   * Writes frames at the end of the file and syncs them (fdatasync). `frameSizes` gives the
+   * Writes frames at the end of the file, durably (O_DSYNC, else fdatasync). `frameSizes` gives the
    * size of each frame in `data`, whose offsets count up from `firstOffset`, for the sparse index.
    * On failure the file is cut back to its old size; the error can be retried if that worked.
    */
@@ -141,7 +154,7 @@ export class Segment {
         const { bytesWritten } = await h.write(data, done, data.length - done, at + done);
         done += bytesWritten;
       }
-      await h.datasync();
+      if (DSYNC === 0) await h.datasync();
     } catch (e) {
       const rolledBack = await this.rollback(at).then(
         () => true,
