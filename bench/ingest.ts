@@ -138,8 +138,11 @@ function quantile(xs: number[], q: number): number {
  * that one (the main thread's id is the process id).
  */
 async function processCpu(pid: number, thread?: number): Promise<number> {
-  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
-  const stat = await readFile(path, 'utf8').catch(() => undefined);
+  // A thread that is gone reads as NaN (printed as "—"); the process itself must be there.
+  const stat =
+    thread === undefined
+      ? await readFile(`/proc/${pid}/stat`, 'utf8')
+      : await readFile(`/proc/${pid}/task/${thread}/stat`, 'utf8').catch(() => undefined);
   if (stat === undefined) return Number.NaN;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the command: state is field 3, utime field 14, stime field 15 (1-based, of the whole line).
