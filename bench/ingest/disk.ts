@@ -13,8 +13,9 @@ export type DiskResult = {
   /** The whole data dir (hub: bus + store; VictoriaMetrics: -storageDataPath). */
   all: { apparent: number; allocated: number; perPoint: number };
   /**
-   * Hub only: metrics.duckdb + metrics.duckdb.wal, per point sealed into it (`open` points were
-   * still gathering into chunks, durable on the bus only).
+   * Hub only: metrics.duckdb + metrics.duckdb.wal, per point sealed into it: the points the store
+   * took (the load's and the hub's own self-monitoring) less the `open` ones, still gathering
+   * into chunks and durable on the bus only. NaN when none is sealed yet (a short load).
    */
   store?: {
     apparent: number;
@@ -40,7 +41,7 @@ export async function diskAfterIngest(inst: Instance, points: number): Promise<D
     all: { ...usage, perPoint: usage.allocated / points },
   };
   if (inst.system === 'hub') {
-    result.store = await hubStoreUsage(inst, points);
+    result.store = await hubStoreUsage(inst);
     result.bus = await diskUsage(join(inst.dir, 'bus'));
   }
   return result;
@@ -83,7 +84,7 @@ async function settledUsage(dir: string): Promise<{ apparent: number; allocated:
 }
 
 /** The hub's store file and WAL, per point sealed into them. */
-async function hubStoreUsage(inst: Instance, points: number): Promise<DiskResult['store']> {
+async function hubStoreUsage(inst: Instance): Promise<DiskResult['store']> {
   const duck = await diskUsage(join(inst.dir, 'metrics', 'metrics.duckdb'));
   const wal = existsSync(join(inst.dir, 'metrics', 'metrics.duckdb.wal'))
     ? await diskUsage(join(inst.dir, 'metrics', 'metrics.duckdb.wal'))
@@ -91,11 +92,12 @@ async function hubStoreUsage(inst: Instance, points: number): Promise<DiskResult
   const allocated = duck.allocated + wal.allocated;
   const agent = newAgent();
   const open = await scrape(agent, inst.apiPort, 'obs_store_open_points');
+  const sealed = (await scrape(agent, inst.apiPort, 'obs_points_stored_total')) - open;
   agent.destroy();
   return {
     apparent: duck.apparent + wal.apparent,
     allocated,
-    perPoint: allocated / (points - open),
+    perPoint: sealed > 0 ? allocated / sealed : Number.NaN,
     duckdb: duck.allocated,
     wal: wal.allocated,
     open,
