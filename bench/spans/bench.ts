@@ -158,6 +158,8 @@ type Result = {
   storedSeconds: number;
   /** Server CPU (all threads) per span stored, when the bench started the server. */
   cpuMicrosPerSpan: number | undefined;
+  /** This process's CPU per span over the ingest (building and sending the batches, polling). */
+  clientCpuMicrosPerSpan: number;
 };
 
 async function ingest(base: string): Promise<{ ackSeconds: number; storedSeconds: number }> {
@@ -223,8 +225,10 @@ async function lookups(base: string): Promise<{ p50: number; p99: number }> {
 async function measure(system: string, base: string, pid?: number): Promise<Result> {
   log(`${system}: ingesting ${SPANS} spans in batches of ${BATCH} over ${CONNECTIONS} connections`);
   const cpu0 = cpuSeconds(pid);
+  const client0 = process.cpuUsage();
   const { ackSeconds, storedSeconds } = await ingest(base);
   const cpu1 = cpuSeconds(pid);
+  const client = process.cpuUsage(client0);
   log(
     `${system}: acknowledged in ${ackSeconds.toFixed(1)} s, stored in ${storedSeconds.toFixed(1)} s; ${LOOKUPS} trace-by-id lookups`,
   );
@@ -239,6 +243,7 @@ async function measure(system: string, base: string, pid?: number): Promise<Resu
     ackSeconds,
     storedSeconds,
     cpuMicrosPerSpan: cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1e6) / spans : undefined,
+    clientCpuMicrosPerSpan: (client.user + client.system) / spans,
   };
 }
 
@@ -367,10 +372,10 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const lines = [
   `spans: ${fmt(BATCHES * BATCH)} (traces of ${SPANS_PER_TRACE}, batches of ${BATCH}, ${CONNECTIONS} connections); lookups: ${LOOKUPS}`,
   `load average before the run: ${LOAD_BEFORE}`,
-  'system      acked spans/s   stored spans/s   server CPU µs/span   trace-by-id p50 ms   p99 ms',
+  'system      acked spans/s   stored spans/s   server CPU µs/span   client CPU µs/span   trace-by-id p50 ms   p99 ms',
   ...results.map(
     (r) =>
-      `${r.system.padEnd(10)}  ${fmt(r.ackPerSec).padStart(13)}   ${fmt(r.storedPerSec).padStart(14)}   ${(r.cpuMicrosPerSpan?.toFixed(1) ?? '-').padStart(18)}   ${r.p50.toFixed(2).padStart(18)}   ${r.p99.toFixed(2).padStart(6)}`,
+      `${r.system.padEnd(10)}  ${fmt(r.ackPerSec).padStart(13)}   ${fmt(r.storedPerSec).padStart(14)}   ${(r.cpuMicrosPerSpan?.toFixed(1) ?? '-').padStart(18)}   ${r.clientCpuMicrosPerSpan.toFixed(1).padStart(18)}   ${r.p50.toFixed(2).padStart(18)}   ${r.p99.toFixed(2).padStart(6)}`,
   ),
 ];
 const hub = results.find((r) => r.system === 'hub');
