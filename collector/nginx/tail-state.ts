@@ -2,8 +2,10 @@
  * The tailer's saved state: for the file at the path and for renamed files still being drained,
  * the identity (`dev:ino`), the offset of the first byte not yet handed over, and the last bytes
  * before it (base64) to recognise the file again. Written as a temp file then renamed, so a crash
- * leaves the old state or the new one, never half of one; synchronously, as it is written after
- * every poll (a few hundred bytes: two thread-pool round trips cost more than the writing).
+ * leaves the old state or the new one, never half of one; synchronously, as it is written often
+ * (once a `saveEveryMs` while lines come, every 8 MiB while catching up, and on every rotation:
+ * see `tail-checkpoint.ts`), and it is a few hundred bytes: two thread-pool round trips cost more
+ * than the writing.
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
