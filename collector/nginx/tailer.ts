@@ -307,6 +307,8 @@ class FileTailer implements Tailer {
           this.current = t;
           continue;
         }
+        // Rotated between the stat and the open: the file is looked for among the rotated ones.
+        await t?.fh.close();
       }
       const found = await findRotated(this.rotatedPaths, file, tail, this.clock);
       if (found) this.draining.push(found);

@@ -42,8 +42,13 @@ export async function openTracked(
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
-  const s = await fh.stat({ bigint: true });
-  return { fh, path, id: fileId(s), offset, tail, skipping: false, grewAt: clock.now() };
+  try {
+    const s = await fh.stat({ bigint: true });
+    return { fh, path, id: fileId(s), offset, tail, skipping: false, grewAt: clock.now() };
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
 }
 
 /** The identity and size of the file now at `path`, or null when there is none. */
