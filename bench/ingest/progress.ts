@@ -1,8 +1,14 @@
 /** Following a count of points during a phase: progress lines, and waiting for the count to reach a total. */
+import type http from 'node:http';
+import type { Load } from '../load.ts';
+import { scrape } from './http-client.ts';
 import { assertAlive, type Instance, lastErrorLine } from './instances.ts';
 import { log } from './log.ts';
-import { si, sleep } from './measure.ts';
+import { type CpuMark, type CpuUse, cpuMark, cpuUse, type Rates, si, sleep, withRates } from './measure.ts';
 import { LABEL, PROGRESS_MS, STALL_MS } from './options.ts';
+
+/** The hub's count of points written to its store. */
+export const STORED_SAMPLE = 'obs_points_stored_total';
 
 /** Prints progress every couple of seconds until stopped. */
 export function progress(
@@ -63,4 +69,35 @@ export async function waitForCount(
     }
     await sleep(everyMs);
   }
+}
+
+/** Hub only: waits until its store holds every point; the CPU used from `start` until then. */
+export async function waitForStored(
+  inst: Instance,
+  load: Load,
+  label: string,
+  metricsAgent: http.Agent,
+  start: CpuMark,
+): Promise<CpuUse & Rates> {
+  let storedNow = 0;
+  const stop = progress(`${label} (store)`, load.totalPoints, () => storedNow);
+  try {
+    await waitForCount(
+      inst,
+      async () => {
+        storedNow = await scrape(metricsAgent, inst.apiPort, STORED_SAMPLE);
+        return storedNow;
+      },
+      load.totalPoints,
+      100,
+    );
+  } finally {
+    stop();
+  }
+  const storedUse = cpuUse(start, await cpuMark(inst.pid));
+  const stored = withRates(storedUse, load.emitted);
+  log(
+    `${label}: every point stored after ${storedUse.seconds.toFixed(1)} s: ${si(stored.pointsPerSec)} points/s`,
+  );
+  return stored;
 }

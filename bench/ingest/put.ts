@@ -5,9 +5,9 @@ import { newLoad } from './generator.ts';
 import { newAgent, request, scrape } from './http-client.ts';
 import type { Instance } from './instances.ts';
 import { log } from './log.ts';
-import { type CpuMark, type CpuUse, cpuMark, cpuUse, peakRss, type Rates, si, withRates } from './measure.ts';
+import { type CpuUse, cpuMark, cpuUse, peakRss, type Rates, si, withRates } from './measure.ts';
 import { CONNECTIONS, LABEL } from './options.ts';
-import { progress, waitForCount } from './progress.ts';
+import { progress, STORED_SAMPLE, waitForStored } from './progress.ts';
 
 export type PutResult = {
   points: number;
@@ -17,8 +17,6 @@ export type PutResult = {
   stored?: CpuUse & Rates;
   peakRssBytes?: number;
 };
-
-const STORED_SAMPLE = 'obs_points_stored_total';
 
 /** Points acknowledged so far, and in how many batches. */
 type Sent = { acked: number; batches: number };
@@ -72,35 +70,4 @@ async function postBatches(inst: Instance, load: Load, agent: http.Agent, label:
     sent.acked += b.points;
     sent.batches++;
   }
-}
-
-/** Hub only: waits until its store holds every point; the CPU used from `start` until then. */
-async function waitForStored(
-  inst: Instance,
-  load: Load,
-  label: string,
-  metricsAgent: http.Agent,
-  start: CpuMark,
-): Promise<CpuUse & Rates> {
-  let storedNow = 0;
-  const stop = progress(`${label} (store)`, load.totalPoints, () => storedNow);
-  try {
-    await waitForCount(
-      inst,
-      async () => {
-        storedNow = await scrape(metricsAgent, inst.apiPort, STORED_SAMPLE);
-        return storedNow;
-      },
-      load.totalPoints,
-      100,
-    );
-  } finally {
-    stop();
-  }
-  const storedUse = cpuUse(start, await cpuMark(inst.pid));
-  const stored = withRates(storedUse, load.emitted);
-  log(
-    `${label}: every point stored after ${storedUse.seconds.toFixed(1)} s: ${si(stored.pointsPerSec)} points/s`,
-  );
-  return stored;
 }

@@ -9,7 +9,7 @@ import type { Instance } from './instances.ts';
 import { log } from './log.ts';
 import { type CpuMark, type CpuUse, cpuMark, cpuUse, peakRss, type Rates, si, withRates } from './measure.ts';
 import { CONNECTIONS, LABEL } from './options.ts';
-import { progress, waitForCount } from './progress.ts';
+import { progress, STORED_SAMPLE, waitForCount, waitForStored } from './progress.ts';
 
 export type TelnetResult = {
   points: number;
@@ -78,7 +78,7 @@ export async function telnetIngest(inst: Instance): Promise<TelnetResult> {
   log(
     `${label}: every point accepted after ${acceptedUse.seconds.toFixed(1)} s: ${si(result.accepted.pointsPerSec)} points/s`,
   );
-  if (inst.system === 'hub') await waitForStored(inst, load, label, metricsAgent, start, result);
+  if (inst.system === 'hub') await storedOrWhyNot(inst, load, label, metricsAgent, start, result);
   result.peakRssBytes = await peakRss(inst.pid);
   for (const s of sockets) s.destroy();
   metricsAgent.destroy();
@@ -118,7 +118,7 @@ async function writeLines(sockets: net.Socket[], load: Load, errors: Error[], co
  * Hub only: waits until its store holds every point too, into `result.stored`; or records in
  * `result` why it never did and how many it got.
  */
-async function waitForStored(
+async function storedOrWhyNot(
   inst: Instance,
   load: Load,
   label: string,
@@ -127,18 +127,10 @@ async function waitForStored(
   result: TelnetResult,
 ): Promise<void> {
   try {
-    await waitForCount(
-      inst,
-      () => scrape(metricsAgent, inst.apiPort, 'obs_points_stored_total'),
-      load.totalPoints,
-      100,
-    );
-    const storedUse = cpuUse(start, await cpuMark(inst.pid));
-    result.stored = withRates(storedUse, load.emitted);
-    log(`${label}: every point stored after ${storedUse.seconds.toFixed(1)} s`);
+    result.stored = await waitForStored(inst, load, label, metricsAgent, start);
   } catch (e) {
     result.storedError = (e as Error).message;
-    result.storedPoints = await scrape(metricsAgent, inst.apiPort, 'obs_points_stored_total').catch(() => -1);
+    result.storedPoints = await scrape(metricsAgent, inst.apiPort, STORED_SAMPLE).catch(() => -1);
     log(`${label}: not every point was stored: ${result.storedError}`);
   }
 }
