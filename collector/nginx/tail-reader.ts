@@ -32,6 +32,9 @@ export type TailReaderOptions = {
   maxLineBytes: number;
 };
 
+/** How much of a skipped line `onOversized` is shown. */
+const HEAD_BYTES = 200;
+
 export class TailReader {
   /** One buffer for every file; it grows for long lines and stays grown. */
   private buf: Buffer;
@@ -102,7 +105,10 @@ export class TailReader {
 
   private skipOversized(t: TrackedFile, bytes: number): number {
     this.options.counters.oversized++;
-    this.options.consumer.onOversized?.(bytes, this.buf.toString('utf8', 0, 200));
+    // The head ends on a character boundary: a character cut in two would read as U+FFFD.
+    let end = Math.min(HEAD_BYTES, bytes);
+    while (end > 0 && end < bytes && (this.buf[end]! & 0xc0) === 0x80) end--;
+    this.options.consumer.onOversized?.(bytes, this.buf.toString('utf8', 0, end));
     this.options.log.warn('skipping a line longer than maxLineBytes', {
       offset: t.offset,
       maxLineBytes: this.options.maxLineBytes,

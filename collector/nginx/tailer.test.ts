@@ -238,6 +238,21 @@ describe('createTailer', () => {
     expect(t.stats().oversized).toBe(1);
   });
 
+  it("shows a skipped line's head without cutting a character in two", async () => {
+    const log = join(dir, 'access.log');
+    // 'é' is two bytes in UTF-8: after the 'a', byte 200 is the second byte of one.
+    writeFileSync(log, `a${'é'.repeat(500)}\nshort\n`);
+    const heads: string[] = [];
+    const { t, got } = tailer({
+      chunkBytes: 64,
+      maxLineBytes: 256,
+      onOversized: (_bytes, head) => heads.push(head),
+    });
+    await t.poll();
+    expect(got).toEqual(['short']);
+    expect(heads).toEqual([`a${'é'.repeat(99)}`]);
+  });
+
   it('grows its buffer for a line longer than a chunk', async () => {
     const log = join(dir, 'access.log');
     const long = 'y'.repeat(300);
