@@ -139,6 +139,33 @@ describe('createTailer', () => {
     expect(t.stats()).toMatchObject({ truncations: 1, rescuedLines: 4 });
   });
 
+  it('after a copytruncate, a consumer that rejects mid-copy gets the rest once, nothing twice', async () => {
+    const log = join(dir, 'access.log');
+    writeFileSync(log, lines(0, 5));
+    let failOnce = true;
+    const got: string[] = [];
+    const { t } = tailer({
+      chunkBytes: 64,
+      onLines: (batch) => {
+        if (failOnce && batch.includes('line 30')) {
+          failOnce = false;
+          throw new Error('consumer unavailable');
+        }
+        got.push(...batch);
+      },
+    });
+    await t.poll();
+    appendFileSync(log, lines(5, 60));
+    copyFileSync(log, log + '.1');
+    truncateSync(log, 0);
+    appendFileSync(log, lines(0, 2, 'new'));
+    await t.poll();
+    expect(t.stats().errors).toBe(1);
+    await t.poll();
+    expect(got).toEqual([...names(0, 60), ...names(0, 2, 'new')]);
+    expect(t.stats()).toMatchObject({ truncations: 1, rescuedLines: 55 });
+  });
+
   it('notices a truncation even when the file grew past the old offset before the poll', async () => {
     const log = join(dir, 'access.log');
     writeFileSync(log, lines(0, 3));

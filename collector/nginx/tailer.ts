@@ -8,7 +8,8 @@
  * - Copytruncate (`cp access.log access.log.1; truncate -s 0 access.log`): a file shorter than
  *   the offset, or whose bytes before the offset changed, was truncated. Lines written before the
  *   truncation and not yet read are taken from the copy in `rotatedPaths` whose bytes before the
- *   offset match ours; then the file is read from 0.
+ *   offset match ours, which is then drained like a renamed file (a read of it cut short goes on
+ *   where it stopped); the file itself is read again from 0.
  * - Restarts: once the consumer has taken the lines (`onLines`/`onText` resolved), the offset, the file's
  *   identity (dev + inode) and the last bytes before the offset are written to `statePath`
  *   (temp file + rename): on `stop()`, on a rotation or truncation, every 8 MiB while catching up,
@@ -233,7 +234,7 @@ class FileTailer implements Tailer {
   /** Reads renamed files still written by workers that have not reopened; closes the quiet ones. */
   private async drainRenamed(): Promise<void> {
     for (const d of [...this.draining]) {
-      const read = await this.reader.readAvailable(d);
+      const read = d.copy ? await this.rescue(d) : await this.reader.readAvailable(d);
       if (read > 0) d.grewAt = this.clock.now();
       else if (this.clock.now() - d.grewAt >= this.drainMs) {
         await d.fh.close();
@@ -243,15 +244,42 @@ class FileTailer implements Tailer {
     }
   }
 
-  /** Copytruncate: takes the unread lines from the copy, then reads the file again from 0. */
+  /**
+   * Copytruncate: the file is read again from 0, and the copy joins the drained files at our old
+   * offset, its unread end read now. The state is written in between, so that a rescue cut short
+   * (a consumer that rejects, a restart) goes on in the copy where it stands: were the truncation
+   * noticed again, the copy would be read again from the old offset, and its lines handed over
+   * twice.
+   */
   private async followTruncation(cur: TrackedFile): Promise<void> {
     this.counters.truncations++;
     this.log.info('file truncated (copytruncate): reading it again from the start', { offset: cur.offset });
-    await this.rescueFromCopy(cur);
+    const copy = await this.copyOf(cur);
     cur.offset = 0;
     cur.tail = Buffer.alloc(0);
     cur.skipping = false;
+    if (copy) {
+      copy.copy = true;
+      this.draining.push(copy);
+    }
     this.checkpoint.save();
+    if (copy) await this.rescue(copy);
+  }
+
+  /** Reads what is left of a copytruncate's copy, counting its lines as rescued. */
+  private async rescue(copy: TrackedFile): Promise<number> {
+    const linesBefore = this.counters.lines;
+    try {
+      return await this.reader.readAvailable(copy);
+    } finally {
+      const rescued = this.counters.lines - linesBefore;
+      this.counters.rescuedLines += rescued;
+      if (rescued > 0)
+        this.log.info('read the rest of the truncated file from its copy', {
+          copy: copy.path,
+          lines: rescued,
+        });
+    }
   }
 
   /** Rotation by rename: the old file is drained, the new one read from its start. */
@@ -265,26 +293,21 @@ class FileTailer implements Tailer {
     if (this.current) await this.reader.readAvailable(this.current);
   }
 
-  /** Reads the unread end of the copy a copytruncate left, recognised by the bytes before our offset. */
-  private async rescueFromCopy(t: TrackedFile): Promise<void> {
-    if (t.offset === 0 || t.tail.length === 0) return;
+  /** The copy a copytruncate left, recognised by the bytes before our offset, opened there. */
+  private async copyOf(t: TrackedFile): Promise<TrackedFile | null> {
+    if (t.offset === 0 || t.tail.length === 0) return null;
     const copy = await findCopy(this.rotatedPaths, t, this.clock);
-    if (!copy) {
+    if (copy && this.draining.some((d) => d.id === copy.id)) {
+      // Already drained as a renamed file: it is read there.
+      await copy.fh.close();
+      return null;
+    }
+    if (!copy)
       this.log.warn('file truncated before it was read to the end and no copy found: lines may be missing', {
         offset: t.offset,
         searched: this.rotatedPaths,
       });
-      return;
-    }
-    try {
-      const linesBefore = this.counters.lines;
-      await this.reader.readAvailable(copy);
-      const rescued = this.counters.lines - linesBefore;
-      this.counters.rescuedLines += rescued;
-      this.log.info('read the rest of the truncated file from its copy', { copy: copy.path, lines: rescued });
-    } finally {
-      await copy.fh.close();
-    }
+    return copy;
   }
 
   /** Opens the file at the path, from its start or from the end of its last whole line. */

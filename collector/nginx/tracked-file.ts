@@ -24,6 +24,8 @@ export type TrackedFile = {
   skipping: boolean;
   /** clock.now() when it last grew (draining files). */
   grewAt: number;
+  /** The copy a copytruncate left: its lines count as rescued. */
+  copy?: true;
 };
 
 const fileId = (s: { dev: bigint; ino: bigint }) => `${s.dev}:${s.ino}`;
