@@ -5,7 +5,7 @@
  * service, local IP, start, duration, the flags, and where the span's row ends in the JSON. The
  * consumer then builds no tags, annotations or peer fields; those stay in the JSON for the store.
  *
- * Layout, little-endian:
+ * Written by `record-writer.ts`. Layout, little-endian:
  *
  *     0x02 · u32 J · J bytes: the version-1 JSON `[row,...]`
  *     u32 N (spans) · u32 S · S bytes: JSON array of the strings the summaries name (each name,
@@ -17,12 +17,13 @@
  */
 import { HubError } from '../../core/errors.ts';
 import type { Tags } from '../../core/model.ts';
-import { SPAN_KIND_INDEX, SPAN_KINDS, type TraceSpan } from '../model.ts';
+import { SPAN_KINDS, type TraceSpan } from '../model.ts';
 
-const SUMMARY_VERSION = 2;
-/** Per span: `INTS` 32-bit integers, two doubles, two bytes. */
-const INTS = 8;
-const SUMMARY_BYTES = 4 * INTS + 16 + 2;
+export const SUMMARY_VERSION = 2;
+/** Per span: `SUMMARY_INTS` 32-bit integers, two doubles, two bytes. */
+export const SUMMARY_INTS = 8;
+const INTS = SUMMARY_INTS;
+export const SUMMARY_BYTES = 4 * INTS + 16 + 2;
 
 /** What a summary puts where tags and annotations would be: shared, frozen, empty. */
 const NO_TAGS: Tags = Object.freeze({}) as Tags;
@@ -30,78 +31,6 @@ const NO_ANNOTATIONS: { ts: number; value: string }[] = Object.freeze([]) as unk
   ts: number;
   value: string;
 }[];
-
-/**
- * Builds a version-2 record from spans and their version-1 JSON (`[row,...]`, one row per span)
- * with the end of each row in it (`rowRanges`).
- */
-export function encodeWithSummaries(
-  spans: readonly TraceSpan[],
-  json: Buffer,
-  ends: readonly number[],
-): Buffer {
-  const n = spans.length;
-  const jsonBytes = json.length;
-  const strings: string[] = [];
-  // Names, services and addresses repeat: they are numbered once. Ids are mostly new: a trace id
-  // is numbered again when it differs from the previous span's, a span or parent id every time.
-  const numbers = new Map<string, number>();
-  const num = (s: string | undefined): number => {
-    if (s === undefined) return -1;
-    let i = numbers.get(s);
-    if (i === undefined) {
-      i = strings.length;
-      strings.push(s);
-      numbers.set(s, i);
-    }
-    return i;
-  };
-  const add = (s: string | undefined): number => (s === undefined ? -1 : strings.push(s) - 1);
-  let lastTrace = '';
-  let lastTraceNum = -1;
-  // Numbering the strings fills the table, so the summaries are made before it is written.
-  const ints = new Int32Array(n * INTS);
-  const floats = new Float64Array(n * 2);
-  const bytes = new Uint8Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    const s = spans[i]!;
-    const q = i * INTS;
-    if (s.traceId !== lastTrace) {
-      lastTrace = s.traceId;
-      lastTraceNum = add(lastTrace);
-    }
-    ints[q] = ends[i]!;
-    ints[q + 1] = lastTraceNum;
-    ints[q + 2] = add(s.spanId);
-    ints[q + 3] = add(s.parentId);
-    ints[q + 4] = num(s.name);
-    ints[q + 5] = num(s.service);
-    ints[q + 6] = num(s.remoteService);
-    ints[q + 7] = num(s.localIp);
-    floats[2 * i] = s.start;
-    floats[2 * i + 1] = s.duration;
-    bytes[2 * i] = SPAN_KIND_INDEX[s.kind];
-    bytes[2 * i + 1] = (s.error ? 1 : 0) | (s.shared ? 2 : 0) | (s.debug ? 4 : 0);
-  }
-  const table = JSON.stringify(strings);
-  const tableBytes = Buffer.byteLength(table);
-  // Memory of its own, so a decoding thread can transfer it instead of copying it.
-  const out = Buffer.allocUnsafeSlow(1 + 4 + jsonBytes + 8 + tableBytes + n * SUMMARY_BYTES);
-  let p = 0;
-  out[p++] = SUMMARY_VERSION;
-  out.writeUInt32LE(jsonBytes, p);
-  p += 4;
-  p += json.copy(out, p);
-  out.writeUInt32LE(n, p);
-  out.writeUInt32LE(tableBytes, p + 4);
-  p += 8;
-  p += out.write(table, p, 'utf8');
-  // Typed arrays are in the machine's byte order: little-endian wherever Node runs (x86, arm64).
-  out.set(new Uint8Array(ints.buffer), p);
-  out.set(new Uint8Array(floats.buffer), p + n * 4 * INTS);
-  out.set(bytes, p + n * (4 * INTS + 16));
-  return out;
-}
 
 function bad(message: string): HubError {
   return new HubError('BAD_REQUEST', `A version-2 spans record is damaged: ${message}`);

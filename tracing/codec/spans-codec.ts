@@ -9,94 +9,33 @@
  */
 import { HubError } from '../../core/errors.ts';
 import type { Tags } from '../../core/model.ts';
-import { SPAN_KIND_INDEX, SPAN_KINDS, type TraceSpan } from '../model.ts';
-import {
-  decodeSummaries,
-  encodeWithSummaries,
-  hasSummaries,
-  summaryJson,
-  summaryRowRanges,
-} from './span-summaries.ts';
+import { SPAN_KINDS, type TraceSpan } from '../model.ts';
+import { SpanRecordWriter } from './record-writer.ts';
+import { decodeSummaries, hasSummaries, summaryJson, summaryRowRanges } from './span-summaries.ts';
 
 /** `json`: version 1 (the rows alone); `binary`: version 2 (the rows and the summaries). */
 export type SpanRecordEncoding = 'binary' | 'json';
 
-function spanRow(s: TraceSpan): unknown[] {
-  const ann = new Array(s.annotations.length * 2);
-  for (let j = 0; j < s.annotations.length; j++) {
-    ann[2 * j] = s.annotations[j]!.ts;
-    ann[2 * j + 1] = s.annotations[j]!.value;
-  }
-  return [
-    s.traceId,
-    s.spanId,
-    s.parentId ?? null,
-    s.name,
-    SPAN_KIND_INDEX[s.kind],
-    s.service,
-    s.start,
-    s.duration,
-    s.localIp ?? null,
-    s.peerIp ?? null,
-    s.peerPort ?? null,
-    s.tags,
-    ann,
-    (s.error ? 1 : 0) | (s.shared ? 2 : 0) | (s.debug ? 4 : 0),
-    s.remoteService ?? null,
-    s.localPort ?? null,
-  ];
-}
-
-/** Where rows are written before they are copied out at their size; grows as needed. */
-let scratch = Buffer.allocUnsafeSlow(1 << 16);
-
-/**
- * Writes the version-1 JSON of spans into `scratch` and returns it (a view, good until the next
- * call) with the end of every row. Each row is made a string of its own: the string of a whole
- * record (a 1,000-span record is about 450 KB) would go to V8's large-object space, which fills
- * through page faults at about a fiftieth of the speed (`core/json-body.ts`).
- */
-function writeRows(spans: readonly TraceSpan[]): { json: Buffer; ends: number[] } {
-  const ends = new Array<number>(spans.length);
-  let p = 0;
-  scratch[p++] = 0x5b;
-  for (let i = 0; i < spans.length; i++) {
-    const row = JSON.stringify(spanRow(spans[i]!));
-    // A UTF-16 unit takes at most 3 bytes of UTF-8; room for it, the comma and the bracket.
-    const need = p + row.length * 3 + 2;
-    if (need > scratch.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(need, scratch.length * 2));
-      scratch.copy(grown, 0, 0, p);
-      scratch = grown;
-    }
-    if (i > 0) scratch[p++] = 0x2c;
-    p += scratch.write(row, p);
-    ends[i] = p;
-  }
-  scratch[p++] = 0x5d;
-  return { json: scratch.subarray(0, p), ends };
-}
-
-/** A copy that owns its memory, so a decoding thread can transfer it instead of copying it. */
-function ownCopy(bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(out);
-  return out;
-}
+const writers = { binary: new SpanRecordWriter(true), json: new SpanRecordWriter(false) };
 
 /** A version-1 record: the JSON rows. */
 export function encodeSpans(spans: readonly TraceSpan[]): Buffer {
-  return ownCopy(writeRows(spans).json);
+  return encodeSpanRecord(spans, 'json');
 }
 
 /** Version 2 writes its numbers in the machine's byte order, which must be little-endian. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** A record in the given version (version 1 on a big-endian machine). */
-export function encodeSpanRecord(spans: readonly TraceSpan[], encoding: SpanRecordEncoding): Uint8Array {
-  if (encoding === 'json' || !LITTLE_ENDIAN) return encodeSpans(spans);
-  const { json, ends } = writeRows(spans);
-  return encodeWithSummaries(spans, json, ends);
+/** The writer of records in the given version (version 1 on a big-endian machine). */
+export function recordWriter(encoding: SpanRecordEncoding): SpanRecordWriter {
+  return encoding === 'json' || !LITTLE_ENDIAN ? writers.json : writers.binary;
+}
+
+/** A record in the given version (version 1 on a big-endian machine), in memory of its own. */
+export function encodeSpanRecord(spans: readonly TraceSpan[], encoding: SpanRecordEncoding): Buffer {
+  const writer = recordWriter(encoding);
+  for (let i = 0; i < spans.length; i++) writer.addSpan(spans[i]!);
+  return writer.finish();
 }
 
 const BOUNDARY = Buffer.from('],["');
