@@ -44,7 +44,7 @@ const READERS = 2;
  * stored and no cache, 16 k rows gave p50 1.6–2.0 ms against 2.2–2.7 and p99 4.7–5.7 against
  * 8–54 (`bench/spans/stages.ts`, two runs each; 8 k and 4 k read no faster and write slower).
  * And a transaction that appends a whole group (the consumer's batches from a backlog, up to
- * 8 MiB) writes it straight to the file: its WAL entry is a few KB of block pointers, not the rows.
+ * 32 MiB) writes it straight to the file: its WAL entry is a few KB of block pointers, not the rows.
  */
 const ROW_GROUP_SIZE = 16_384;
 
