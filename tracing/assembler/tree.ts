@@ -39,57 +39,69 @@ function newNode(span: TraceSpan | null, id: string, shared: boolean): TraceNode
 }
 
 /** Picks the parent among spans that carry the parent id: the one of the child's service first. */
-function chooseParent(child: TraceSpan, candidates: readonly TraceSpan[]): TraceSpan {
-  let best: TraceSpan | undefined;
-  for (const c of candidates) if (c.service === child.service && (!best || c.kind === 'server')) best = c;
-  if (best) return best;
-  for (const c of candidates) if (c.kind !== 'server') return c;
+function chooseParent(spans: readonly TraceSpan[], child: TraceSpan, candidates: readonly number[]): number {
+  let best = -1;
+  for (const c of candidates)
+    if (spans[c]!.service === child.service && (best < 0 || spans[c]!.kind === 'server')) best = c;
+  if (best >= 0) return best;
+  for (const c of candidates) if (spans[c]!.kind !== 'server') return c;
   return candidates[0]!;
 }
 
 /**
  * Builds the forest of a trace from merged spans (one per span id and kind, sorted by
  * `compareSpans`). Returns the top-level nodes: real roots and placeholders, ordered by start.
+ * Spans are known by their index in `spans` (arrays, not maps keyed by span: this runs for every
+ * trace the assembler takes).
  */
 export function buildTree(spans: readonly TraceSpan[]): TraceNode[] {
-  const byId = new Map<string, TraceSpan[]>();
-  for (const s of spans) {
-    const list = byId.get(s.spanId);
-    if (list) list.push(s);
-    else byId.set(s.spanId, [s]);
+  const n = spans.length;
+  const byId = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    const id = spans[i]!.spanId;
+    const list = byId.get(id);
+    if (list) list.push(i);
+    else byId.set(id, [i]);
   }
-  const nodes = new Map<TraceSpan, TraceNode>();
-  const parentOf = new Map<TraceSpan, TraceSpan>();
-  const missing = new Map<TraceSpan, string>();
-  for (const s of spans) {
-    const same = byId.get(s.spanId)!;
-    const client = s.kind === 'server' ? same.find((x) => x.kind === 'client') : undefined;
-    const shared = client !== undefined;
-    nodes.set(s, newNode(s, s.spanId, shared));
-    if (client) parentOf.set(s, client);
+  const nodes = new Array<TraceNode>(n);
+  /** Index of each span's parent, −1 for none. */
+  const parentOf = new Int32Array(n).fill(-1);
+  /** The parent id of each span whose parent is missing. */
+  const missing = new Array<string | undefined>(n);
+  for (let i = 0; i < n; i++) {
+    const s = spans[i]!;
+    let client = -1;
+    if (s.kind === 'server')
+      for (const j of byId.get(s.spanId)!)
+        if (spans[j]!.kind === 'client') {
+          client = j;
+          break;
+        }
+    nodes[i] = newNode(s, s.spanId, client >= 0);
+    if (client >= 0) parentOf[i] = client;
     else if (s.parentId !== undefined) {
       const candidates = byId.get(s.parentId);
-      if (candidates) parentOf.set(s, chooseParent(s, candidates));
-      else missing.set(s, s.parentId);
+      if (candidates) parentOf[i] = chooseParent(spans, s, candidates);
+      else missing[i] = s.parentId;
     }
   }
   cutCycles(spans, parentOf, missing);
 
   const top: TraceNode[] = [];
-  const placeholders = new Map<string, TraceNode>();
-  for (const s of spans) {
-    const node = nodes.get(s)!;
-    const p = parentOf.get(s);
-    if (p) {
-      const pn = nodes.get(p)!;
-      pn.children.push(node);
+  let placeholders: Map<string, TraceNode> | undefined;
+  for (let i = 0; i < n; i++) {
+    const node = nodes[i]!;
+    const p = parentOf[i]!;
+    if (p >= 0) {
+      nodes[p]!.children.push(node);
       continue;
     }
-    const lost = missing.get(s);
+    const lost = missing[i];
     if (lost === undefined) {
       top.push(node);
       continue;
     }
+    placeholders ??= new Map();
     let holder = placeholders.get(lost);
     if (!holder) {
       holder = newNode(null, lost, false);
@@ -98,38 +110,36 @@ export function buildTree(spans: readonly TraceSpan[]): TraceNode[] {
     }
     holder.children.push(node);
   }
-  for (const n of nodes.values()) n.children.sort(byStart);
-  for (const h of placeholders.values()) {
-    h.children.sort(byStart);
-    h.start = h.children[0]?.start ?? 0;
-  }
-  return top.sort(byStart);
+  for (let i = 0; i < n; i++) if (nodes[i]!.children.length > 1) nodes[i]!.children.sort(byStart);
+  if (placeholders)
+    for (const h of placeholders.values()) {
+      h.children.sort(byStart);
+      h.start = h.children[0]?.start ?? 0;
+    }
+  return top.length > 1 ? top.sort(byStart) : top;
 }
 
 /** Cuts every parent cycle at its smallest span, which then counts as an orphan of its parent id. */
-function cutCycles(
-  spans: readonly TraceSpan[],
-  parentOf: Map<TraceSpan, TraceSpan>,
-  missing: Map<TraceSpan, string>,
-) {
-  const state = new Map<TraceSpan, 1 | 2>(); // 1: on the current path, 2: done
-  for (const s of spans) {
-    if (state.has(s)) continue;
-    const path: TraceSpan[] = [];
-    let cur: TraceSpan | undefined = s;
-    while (cur && !state.has(cur)) {
-      state.set(cur, 1);
-      path.push(cur);
-      cur = parentOf.get(cur);
+function cutCycles(spans: readonly TraceSpan[], parentOf: Int32Array, missing: (string | undefined)[]): void {
+  const state = new Uint8Array(spans.length); // 1: on the current path, 2: done
+  const path = new Int32Array(spans.length);
+  for (let i = 0; i < spans.length; i++) {
+    if (state[i] !== 0) continue;
+    let len = 0;
+    let cur = i;
+    while (cur >= 0 && state[cur] === 0) {
+      state[cur] = 1;
+      path[len++] = cur;
+      cur = parentOf[cur]!;
     }
-    if (cur && state.get(cur) === 1) {
-      const cycle = path.slice(path.indexOf(cur));
-      let smallest = cycle[0]!;
-      for (const c of cycle) if (compareSpans(c, smallest) < 0) smallest = c;
-      parentOf.delete(smallest);
-      missing.set(smallest, smallest.parentId ?? smallest.spanId);
+    if (cur >= 0 && state[cur] === 1) {
+      let smallest = cur;
+      for (let k = path.indexOf(cur); k < len; k++)
+        if (compareSpans(spans[path[k]!]!, spans[smallest]!) < 0) smallest = path[k]!;
+      parentOf[smallest] = -1;
+      missing[smallest] = spans[smallest]!.parentId ?? spans[smallest]!.spanId;
     }
-    for (const p of path) state.set(p, 2);
+    for (let k = 0; k < len; k++) state[path[k]!] = 2;
   }
 }
 
@@ -141,11 +151,24 @@ export function walk(
   nodes: readonly TraceNode[],
   visit: (n: TraceNode, parent: TraceNode | undefined, depth: number) => void,
 ): void {
-  const stack: [TraceNode, TraceNode | undefined, number][] = [];
-  for (let i = nodes.length - 1; i >= 0; i--) stack.push([nodes[i]!, undefined, 0]);
+  // Three stacks side by side rather than a tuple per node.
+  const stack: TraceNode[] = [];
+  const parents: (TraceNode | undefined)[] = [];
+  const depths: number[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    stack.push(nodes[i]!);
+    parents.push(undefined);
+    depths.push(0);
+  }
   while (stack.length > 0) {
-    const [n, parent, d] = stack.pop()!;
+    const n = stack.pop()!;
+    const parent = parents.pop();
+    const d = depths.pop()!;
     visit(n, parent, d);
-    for (let i = n.children.length - 1; i >= 0; i--) stack.push([n.children[i]!, n, d + 1]);
+    for (let i = n.children.length - 1; i >= 0; i--) {
+      stack.push(n.children[i]!);
+      parents.push(n);
+      depths.push(d + 1);
+    }
   }
 }
