@@ -21,7 +21,7 @@ import { HubError } from '../../core/errors.ts';
 import type { WriteCheckpoint } from '../../core/ports.ts';
 import { duckFileBytes, SerialQueue } from '../../pipeline/store/embedded/duck-file.ts';
 import type { SpanBatch } from '../assembler/assembler.ts';
-import { decodeSpans, spansJson } from '../codec/spans-codec.ts';
+import { decodeSpans, recordRows } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
 import {
   INSERT_RECORD,
@@ -34,9 +34,8 @@ import {
 } from './duck-span-rows.ts';
 
 const CHUNK = 2048;
-const OPEN = 0x5b;
-const CLOSE = 0x5d;
 const COMMA = 0x2c;
+const NEWLINE = 0x0a;
 const READERS = 2;
 /**
  * Rows per DuckDB row group in the span file (DuckDB's default is 122,880). A trace read outside
@@ -214,36 +213,40 @@ export class DuckSpans {
 
   /**
    * Inserts bus records numbered from `first` (inside the open transaction) in one statement: their
-   * rows joined into one JSON array, so DuckDB's thread goes from the first record to the last
-   * without waiting for this thread to hand it the next one. The array goes over as bytes (a
-   * BLOB that DuckDB decodes as UTF-8), not as a string to convert. Returns the rows inserted.
+   * rows joined into one text, one row a line, so DuckDB's thread goes from the first record to the
+   * last without waiting for this thread to hand it the next one, and splits the lines without
+   * parsing them as one JSON array first. A row never holds a raw line break (JSON escapes it in
+   * strings). The text goes over as bytes (a BLOB that DuckDB decodes as UTF-8), not as a string to
+   * convert. Returns the rows inserted.
    */
   private async insertRecords(records: readonly (string | Uint8Array)[], first: number): Promise<number> {
-    let size = 1;
-    const rows: Buffer[] = [];
+    const parts: { json: Buffer; ends: number[] }[] = [];
+    let size = 0;
     for (const record of records) {
-      const json = typeof record === 'string' ? Buffer.from(record) : spansJson(record);
-      const bytes = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
-      // The JSON rows are `[row,row,...]` with nothing around them.
-      if (bytes[0] !== OPEN || bytes[bytes.length - 1] !== CLOSE)
-        throw new Error('a spans record is not a JSON array');
-      if (bytes.length > 2) {
-        rows.push(bytes.subarray(1, -1));
-        size += bytes.length - 1;
-      }
+      const rows = recordRows(typeof record === 'string' ? Buffer.from(record) : record);
+      if (!rows) throw new Error('a spans record is not as encodeSpans writes it');
+      if (rows.ends.length === 0) continue;
+      parts.push(rows);
+      size += rows.json.length - 1;
     }
-    if (rows.length === 0) return 0;
+    if (parts.length === 0) return 0;
     // Joined in memory kept from one write to the next: DuckDB copies the bytes as they are bound,
     // and a fresh buffer of a few MB would be mapped and page-faulted in every time.
     if (this.joined.length < size)
       this.joined = Buffer.allocUnsafeSlow(Math.max(size, this.joined.length * 2));
     const joined = this.joined;
     let p = 0;
-    for (let i = 0; i < rows.length; i++) {
-      joined[p++] = i === 0 ? OPEN : COMMA;
-      p += rows[i]!.copy(joined, p);
+    for (let i = 0; i < parts.length; i++) {
+      const { json, ends } = parts[i]!;
+      if (i > 0) joined[p++] = NEWLINE;
+      // `[row,row,...]` without its brackets, each comma between rows made a line break.
+      json.copy(joined, p, 1, json.length - 1);
+      for (let r = 0; r < ends.length - 1; r++) {
+        if (json[ends[r]!] !== COMMA) throw new Error('a spans record does not end a row where it says');
+        joined[p + ends[r]! - 1] = NEWLINE;
+      }
+      p += json.length - 2;
     }
-    joined[p++] = CLOSE;
     this.insertRecord.bindBlob(1, joined.subarray(0, p));
     this.insertRecord.bindBigInt(2, BigInt(first));
     return Number((await this.insertRecord.run()).rowsChanged);
