@@ -53,10 +53,10 @@ const PROTO = bytesOf('__proto__');
 const ERROR = bytesOf('error');
 /** Zipkin's kinds in `SPAN_KINDS` order; without one a span is `local` (4). */
 const KINDS = ['CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER'].map(bytesOf);
-export const LOCAL_KIND = 4;
+const LOCAL_KIND = 4;
 
 /** One endpoint's fields: byte ranges (−1 for none; an empty string is none) and the port (0: none). */
-export class EndpointBytes {
+class EndpointBytes {
   serviceA = -1;
   serviceB = -1;
   ipv4A = -1;
