@@ -241,20 +241,50 @@ export class SpanRecordWriter {
     if (!same) this.lastTraceNum = this.tableBytes(rows, m.traceAt, m.traceAt + 32);
     this.lastTraceAt = m.traceAt;
     this.lastTrace = '';
+    this.summary(
+      this.tableBytes(rows, m.spanAt, m.spanAt + 16),
+      m.parentAt < 0 ? -1 : this.tableBytes(rows, m.parentAt, m.parentAt + 16),
+      this.numberedRow(m.nameAt, m.nameEnd),
+      this.numberedRow(m.serviceAt, m.serviceEnd),
+      this.numberedRow(m.remoteAt, m.remoteEnd),
+      this.numberedRow(m.localIpAt, m.localIpEnd),
+      m.start,
+      m.duration,
+      m.kind,
+      m.flags,
+    );
+  }
+
+  /**
+   * The summary of the row just written (`span-summaries.ts`): its end, the trace id's number
+   * (`lastTraceNum`), the other strings' numbers in the table, times, kind and flags.
+   */
+  private summary(
+    span: number,
+    parent: number,
+    name: number,
+    service: number,
+    remote: number,
+    localIp: number,
+    start: number,
+    duration: number,
+    kind: number,
+    flags: number,
+  ): void {
     const q = this.n * SUMMARY_INTS;
     const ints = this.ints;
     ints[q] = this.p;
     ints[q + 1] = this.lastTraceNum;
-    ints[q + 2] = this.tableBytes(rows, m.spanAt, m.spanAt + 16);
-    ints[q + 3] = m.parentAt < 0 ? -1 : this.tableBytes(rows, m.parentAt, m.parentAt + 16);
-    ints[q + 4] = this.numberedRow(m.nameAt, m.nameEnd);
-    ints[q + 5] = this.numberedRow(m.serviceAt, m.serviceEnd);
-    ints[q + 6] = this.numberedRow(m.remoteAt, m.remoteEnd);
-    ints[q + 7] = this.numberedRow(m.localIpAt, m.localIpEnd);
-    this.floats[2 * this.n] = m.start;
-    this.floats[2 * this.n + 1] = m.duration;
-    this.bytes[2 * this.n] = m.kind;
-    this.bytes[2 * this.n + 1] = m.flags;
+    ints[q + 2] = span;
+    ints[q + 3] = parent;
+    ints[q + 4] = name;
+    ints[q + 5] = service;
+    ints[q + 6] = remote;
+    ints[q + 7] = localIp;
+    this.floats[2 * this.n] = start;
+    this.floats[2 * this.n + 1] = duration;
+    this.bytes[2 * this.n] = kind;
+    this.bytes[2 * this.n + 1] = flags;
     this.n++;
   }
 
@@ -277,21 +307,18 @@ export class SpanRecordWriter {
       this.lastTraceNum = this.tableString(JSON.stringify(s.traceId));
     }
     this.lastTraceAt = -1;
-    const q = this.n * SUMMARY_INTS;
-    const ints = this.ints;
-    ints[q] = this.p;
-    ints[q + 1] = this.lastTraceNum;
-    ints[q + 2] = this.tableString(JSON.stringify(s.spanId));
-    ints[q + 3] = s.parentId === undefined ? -1 : this.tableString(JSON.stringify(s.parentId));
-    ints[q + 4] = this.numbered(s.name);
-    ints[q + 5] = this.numbered(s.service);
-    ints[q + 6] = this.numbered(s.remoteService);
-    ints[q + 7] = this.numbered(s.localIp);
-    this.floats[2 * this.n] = s.start;
-    this.floats[2 * this.n + 1] = s.duration;
-    this.bytes[2 * this.n] = SPAN_KIND_INDEX[s.kind];
-    this.bytes[2 * this.n + 1] = (s.error ? 1 : 0) | (s.shared ? 2 : 0) | (s.debug ? 4 : 0);
-    this.n++;
+    this.summary(
+      this.tableString(JSON.stringify(s.spanId)),
+      s.parentId === undefined ? -1 : this.tableString(JSON.stringify(s.parentId)),
+      this.numbered(s.name),
+      this.numbered(s.service),
+      this.numbered(s.remoteService),
+      this.numbered(s.localIp),
+      s.start,
+      s.duration,
+      SPAN_KIND_INDEX[s.kind],
+      (s.error ? 1 : 0) | (s.shared ? 2 : 0) | (s.debug ? 4 : 0),
+    );
   }
 
   /**
