@@ -6,7 +6,7 @@ import type { TraceSpan } from '../model.ts';
 import { type LinkCounts, traceLinks } from './links.ts';
 import { compareSpans, mergeSpans } from './merge.ts';
 import { correctSkew } from './skew.ts';
-import { buildTree, type TraceNode, walk } from './tree.ts';
+import { buildTree, placeSpans, type TraceNode, walk } from './tree.ts';
 
 export type AssembledTrace = {
   traceId: string;
@@ -56,43 +56,62 @@ export function assembleTrace(reports: readonly TraceSpan[]): AssembledTrace {
   return assembleMerged(mergeTrace(reports));
 }
 
+/** Merged spans in `compareSpans` order with the shared-span fixes, where they hang, their times. */
+function place(merged: TraceSpan[]) {
+  const spans = backfillShared(merged.sort(compareSpans));
+  const placement = placeSpans(spans);
+  return { spans, placement, times: correctSkew(spans, placement) };
+}
+
+/** The earliest corrected start (epoch µs) of spans whose start is known, 0 when none is. */
+function earliest(starts: Float64Array): number {
+  let start = Number.MAX_SAFE_INTEGER;
+  for (let i = 0; i < starts.length; i++) if (starts[i]! > 0 && starts[i]! < start) start = starts[i]!;
+  return start === Number.MAX_SAFE_INTEGER ? 0 : start;
+}
+
 /**
  * `assembleTrace` of spans already merged: one per (span id, kind), each normalized (what
  * `mergeSpans` returns), in any order. The streaming assembler keeps its spans so and skips the
  * merge.
  */
 export function assembleMerged(merged: TraceSpan[]): AssembledTrace {
-  const spans = backfillShared(merged.sort(compareSpans));
-  const roots = buildTree(spans);
-  correctSkew(roots);
-  let start = Number.MAX_SAFE_INTEGER;
+  const { spans, placement, times } = place(merged);
   let end = 0;
   let errorCount = 0;
   let orphanCount = 0;
   let skewedCount = 0;
   const services = new Set<string>();
-  walk(roots, (n, parent) => {
-    const s = n.span;
-    if (!s) return;
-    if (parent && !parent.span) orphanCount++;
-    if (n.skew !== undefined) skewedCount++;
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i]!;
+    const start = times.starts[i]!;
+    if (placement.missing[i] !== undefined) orphanCount++;
+    if (times.shifts[i] !== 0) skewedCount++;
     if (s.error) errorCount++;
     services.add(s.service);
-    if (n.start > 0 && n.start < start) start = n.start;
-    if (n.start > 0 && n.start + s.duration > end) end = n.start + s.duration;
-  });
+    if (start > 0 && start + s.duration > end) end = start + s.duration;
+  }
   return {
     traceId: spans[0]?.traceId ?? '',
     spans,
-    roots,
-    start: start === Number.MAX_SAFE_INTEGER ? 0 : start,
+    roots: buildTree(spans, placement, times),
+    start: earliest(times.starts),
     end,
     services: [...services].sort(),
     errorCount,
     orphanCount,
     skewedCount,
-    links: traceLinks(roots),
+    links: traceLinks(spans, placement),
   };
+}
+
+/**
+ * What the streaming assembler needs of every trace it takes: `assembleMerged`'s `start` and
+ * `links`, without the tree's nodes. Sorts `merged` and applies the shared-span fixes in place.
+ */
+export function traceContribution(merged: TraceSpan[]): { start: number; links: LinkCounts } {
+  const { spans, placement, times } = place(merged);
+  return { start: earliest(times.starts), links: traceLinks(spans, placement) };
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Clock } from '../../core/clock.ts';
 import { type Logger, silentLogger } from '../../core/logger.ts';
 import type { MetricPoint } from '../../core/model.ts';
 import { spanKey, type TraceSpan } from '../model.ts';
-import { type AssembledTrace, assembleMerged } from './assemble.ts';
+import { type AssembledTrace, assembleMerged, traceContribution } from './assemble.ts';
 import {
   addCounts,
   addPackedCounts,
@@ -139,29 +139,32 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
     }
   }
 
+  /** The trace's merged spans, as kept between batches or while it takes spans. */
+  function spansOf(t: TraceState): TraceSpan[] {
+    return t.open ? [...t.open.values()] : t.packed ? unpackSpans(t.packed, t.traceId) : [];
+  }
+
   /**
-   * Assembles the trace and moves its link contribution to what it is now. The assembled trace is
-   * not kept (the tree of every trace in memory would be garbage collected over and over); `get`
-   * assembles again.
+   * Moves the trace's link contribution to what it is now and packs the spans it took. Only the
+   * start and links are worked out, not the tree (`traceContribution`); `get` assembles the whole.
    */
-  function refresh(t: TraceState): AssembledTrace {
-    const spans = t.open ? [...t.open.values()] : t.packed ? unpackSpans(t.packed, t.traceId) : [];
-    const a = assembleMerged(spans);
+  function refresh(t: TraceState): void {
+    if (!t.dirty) return;
+    const spans = spansOf(t);
+    const { start, links: counts } = traceContribution(spans);
     if (t.open) {
       t.packed = packSpans(spans);
       t.open = undefined;
     }
-    if (!t.dirty) return a;
-    const startMs = a.start > 0 ? Math.floor(a.start / 1000) : t.firstSeen;
+    const startMs = start > 0 ? Math.floor(start / 1000) : t.firstSeen;
     const bucket = startMs - (startMs % bucketMs);
-    const links = packLinks(a.links);
+    const links = packLinks(counts);
     applyLinks(t.bucket, t.links, -1);
     applyLinks(bucket, links, 1);
     t.links = links;
     t.bucket = bucket;
     t.dirty = false;
     dirty.delete(t);
-    return a;
   }
 
   function refreshAll(): void {
@@ -229,11 +232,12 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
       if (!t.complete) {
         t.complete = true;
         openCount--;
-        try {
-          options.onComplete?.(refresh(t));
-        } catch (e) {
-          logger.error('a trace-complete listener failed', { err: e });
-        }
+        if (options.onComplete)
+          try {
+            options.onComplete(assembleMerged(spansOf(t)));
+          } catch (e) {
+            logger.error('a trace-complete listener failed', { err: e });
+          }
       }
     }
     for (const t of traces.values()) {
@@ -263,7 +267,8 @@ export function createTraceAssembler(options: TraceAssemblerOptions): TraceAssem
     get(traceId) {
       const t = traces.get(traceId);
       if (!t) return undefined;
-      const a = refresh(t);
+      refresh(t);
+      const a = assembleMerged(spansOf(t));
       return {
         ...a,
         complete: t.complete,

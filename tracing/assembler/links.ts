@@ -4,7 +4,8 @@
  * client span is counted only at the bottom of the tree (an uninstrumented callee, known by its
  * remote service name), messaging links from producer and consumer spans that name their broker.
  */
-import { type TraceNode, walk } from './tree.ts';
+import type { TraceSpan } from '../model.ts';
+import type { Placement } from './tree.ts';
 
 export type DependencyLink = { parent: string; child: string; callCount: number; errorCount: number };
 
@@ -22,28 +23,31 @@ function add(counts: LinkCounts, parent: string, child: string, error: boolean):
   } else counts.set(key, { calls: 1, errors: error ? 1 : 0 });
 }
 
-/** The links one trace contributes. */
-export function traceLinks(roots: readonly TraceNode[]): LinkCounts {
+/** The links one trace contributes, from its merged spans and where they hang (`placeSpans`). */
+export function traceLinks(spans: readonly TraceSpan[], placement: Placement): LinkCounts {
+  const { parentOf } = placement;
+  const n = spans.length;
+  const hasChildren = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (parentOf[i]! >= 0) hasChildren[parentOf[i]!] = 1;
   const counts: LinkCounts = new Map();
-  const parentOf = new Map<TraceNode, TraceNode | undefined>();
-  walk(roots, (node, parentNode) => {
-    parentOf.set(node, parentNode);
-    linkNode(counts, node, parentNode, parentOf);
-  });
+  for (let i = 0; i < n; i++) linkSpan(counts, spans, parentOf, i, hasChildren[i] === 1);
   return counts;
 }
 
-function linkNode(
+/**
+ * The link span `i` adds. A server or consumer span at the top of the tree without a remote
+ * service adds none: it has neither a remote parent nor an ancestor (zipkin-lens checks this first).
+ */
+function linkSpan(
   counts: LinkCounts,
-  node: TraceNode,
-  parentNode: TraceNode | undefined,
-  parentOf: Map<TraceNode, TraceNode | undefined>,
+  spans: readonly TraceSpan[],
+  parentOf: Int32Array,
+  i: number,
+  hasChildren: boolean,
 ): void {
-  const span = node.span;
-  if (!span) return;
-  const top = parentNode === undefined;
+  const span = spans[i]!;
   let kind = span.kind;
-  if (kind === 'client' && node.children.length > 0) return;
+  if (kind === 'client' && hasChildren) return;
   const service = span.service;
   const remote = span.remoteService;
   if (kind === 'local') {
@@ -55,7 +59,6 @@ function linkNode(
   if (kind === 'server' || kind === 'consumer') {
     child = service;
     parent = remote;
-    if (top && !parent) return;
   } else {
     parent = service;
     child = remote;
@@ -65,15 +68,10 @@ function linkNode(
     if (parent && child) add(counts, parent, child, isError);
     return;
   }
-  let remoteAncestor: TraceNode | undefined;
-  for (let a = parentNode; a; a = parentOf.get(a)) {
-    if (a.span && a.span.kind !== 'local') {
-      remoteAncestor = a;
-      break;
-    }
-  }
-  const ancestorSpan = remoteAncestor?.span;
-  if (ancestorSpan) {
+  let ancestor = parentOf[i]!;
+  while (ancestor >= 0 && spans[ancestor]!.kind === 'local') ancestor = parentOf[ancestor]!;
+  if (ancestor >= 0) {
+    const ancestorSpan = spans[ancestor]!;
     const ancestorName = ancestorSpan.service;
     if (kind === 'client' && ancestorName !== service) add(counts, ancestorName, service, false);
     if (kind === 'server' || !parent) parent = ancestorName;

@@ -9,7 +9,7 @@
  * and its children inherit the sum (Zipkin passes down only the last one).
  */
 import type { TraceSpan } from '../model.ts';
-import { type TraceNode, walk } from './tree.ts';
+import type { Placement } from './tree.ts';
 
 /**
  * The µs to add to the server's timestamps so it sits inside its client, or undefined when no skew
@@ -42,29 +42,41 @@ export function clockSkew(
   return undefined;
 }
 
-type Inherited = { host: string; shift: number } | undefined;
-
-/** Corrects the tree in place: sets `start` (corrected) and `skew` on every shifted node. */
-export function correctSkew(roots: readonly TraceNode[]): void {
-  const inherited = new Map<TraceNode, Inherited>();
-  walk(roots, (node, parent) => {
-    const span = node.span;
-    const from = parent ? inherited.get(parent) : undefined;
-    if (!span) {
-      node.start = node.children[0]?.span?.start ?? 0;
-      inherited.set(node, from);
-      return;
+/**
+ * Corrected start and skew of every span, by index, from where the spans hang (`placeSpans`):
+ * `starts[i]` is span i's start after correction (0 when unknown), `shifts[i]` the µs added (0
+ * when not shifted). Parents are corrected before their children.
+ */
+export function correctSkew(
+  spans: readonly TraceSpan[],
+  placement: Placement,
+): { starts: Float64Array; shifts: Float64Array } {
+  const n = spans.length;
+  const { parentOf } = placement;
+  const starts = new Float64Array(n);
+  const shifts = new Float64Array(n);
+  /** The span whose host and shift span i passes down to its subtree, −1 for none. */
+  const inherited = new Int32Array(n);
+  const done = new Uint8Array(n);
+  const path = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let len = 0;
+    for (let cur = i; cur >= 0 && done[cur] === 0; cur = parentOf[cur]!) path[len++] = cur;
+    for (let k = len - 1; k >= 0; k--) {
+      const j = path[k]!;
+      const span = spans[j]!;
+      const p = parentOf[j]!;
+      const from = p >= 0 ? inherited[p]! : -1;
+      let shift = from >= 0 && span.localIp === spans[from]!.localIp ? shifts[from]! : 0;
+      if (p >= 0) {
+        const own = clockSkew(spans[p]!, starts[p]!, span, span.start + shift);
+        if (own !== undefined) shift += own;
+      }
+      starts[j] = span.start === 0 ? 0 : span.start + shift;
+      shifts[j] = shift;
+      inherited[j] = shift !== 0 ? j : from;
+      done[j] = 1;
     }
-    let shift = from && span.localIp === from.host ? from.shift : 0;
-    const parentSpan = parent?.span;
-    if (parentSpan && parent) {
-      const own = clockSkew(parentSpan, parent.start, span, span.start + shift);
-      if (own !== undefined) shift += own;
-    }
-    node.start = span.start === 0 ? 0 : span.start + shift;
-    if (shift !== 0) {
-      node.skew = shift;
-      inherited.set(node, { host: span.localIp!, shift });
-    } else inherited.set(node, from);
-  });
+  }
+  return { starts, shifts };
 }

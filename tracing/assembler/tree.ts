@@ -4,6 +4,10 @@
  * names both halves of a shared span hangs under the half of its own service. Spans whose parent
  * is missing are kept, under a placeholder node standing for the missing parent; parent cycles
  * (bad data) are cut at their smallest span, which becomes an orphan.
+ *
+ * Where each span hangs is worked out by index first (`placeSpans`): that is all the assembler
+ * needs of every trace it takes (links and start), and it makes no object per span. The tree of
+ * nodes (`buildTree`) is made from it for readers.
  */
 import type { TraceSpan } from '../model.ts';
 import { compareSpans } from './merge.ts';
@@ -22,6 +26,16 @@ export type TraceNode = {
   shared: boolean;
 };
 
+/** Where the spans of a trace hang, by their index in the spans (sorted by `compareSpans`). */
+export type Placement = {
+  /** Index of each span's parent, −1 for none. */
+  parentOf: Int32Array;
+  /** The parent id of each span whose parent is missing (an orphan); undefined for the others. */
+  missing: (string | undefined)[];
+  /** 1 for the server half of a client/server pair that share one span id. */
+  shared: Uint8Array;
+};
+
 function sortKey(n: TraceNode): number {
   return n.span ? n.span.start : (n.children[0]?.span?.start ?? 0);
 }
@@ -38,54 +52,82 @@ function newNode(span: TraceSpan | null, id: string, shared: boolean): TraceNode
   return { span, id, children: [], start: span?.start ?? 0, shared };
 }
 
-/** Picks the parent among spans that carry the parent id: the one of the child's service first. */
-function chooseParent(spans: readonly TraceSpan[], child: TraceSpan, candidates: readonly number[]): number {
-  let best = -1;
-  for (const c of candidates)
-    if (spans[c]!.service === child.service && (best < 0 || spans[c]!.kind === 'server')) best = c;
-  if (best >= 0) return best;
-  for (const c of candidates) if (spans[c]!.kind !== 'server') return c;
-  return candidates[0]!;
+/** The first index whose span id is not below `id` (spans sorted by `compareSpans`, so by id). */
+function lowerBound(spans: readonly TraceSpan[], id: string): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (spans[mid]!.spanId < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
- * Builds the forest of a trace from merged spans (one per span id and kind, sorted by
- * `compareSpans`). Returns the top-level nodes: real roots and placeholders, ordered by start.
- * Spans are known by their index in `spans` (arrays, not maps keyed by span: this runs for every
- * trace the assembler takes).
+ * Picks the parent among the spans `from` to `to` (exclusive), which all carry the child's parent
+ * id: the one of the child's service first.
  */
-export function buildTree(spans: readonly TraceSpan[]): TraceNode[] {
+function chooseParent(spans: readonly TraceSpan[], child: TraceSpan, from: number, to: number): number {
+  let best = -1;
+  for (let c = from; c < to; c++)
+    if (spans[c]!.service === child.service && (best < 0 || spans[c]!.kind === 'server')) best = c;
+  if (best >= 0) return best;
+  for (let c = from; c < to; c++) if (spans[c]!.kind !== 'server') return c;
+  return from;
+}
+
+/**
+ * Where each span hangs, for merged spans (one per span id and kind) sorted by `compareSpans`:
+ * spans of one id sit side by side, so a parent is found by binary search, without a map.
+ */
+export function placeSpans(spans: readonly TraceSpan[]): Placement {
   const n = spans.length;
-  const byId = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) {
-    const id = spans[i]!.spanId;
-    const list = byId.get(id);
-    if (list) list.push(i);
-    else byId.set(id, [i]);
-  }
-  const nodes = new Array<TraceNode>(n);
-  /** Index of each span's parent, −1 for none. */
   const parentOf = new Int32Array(n).fill(-1);
-  /** The parent id of each span whose parent is missing. */
   const missing = new Array<string | undefined>(n);
+  const shared = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const s = spans[i]!;
     let client = -1;
     if (s.kind === 'server')
-      for (const j of byId.get(s.spanId)!)
-        if (spans[j]!.kind === 'client') {
-          client = j;
-          break;
-        }
-    nodes[i] = newNode(s, s.spanId, client >= 0);
-    if (client >= 0) parentOf[i] = client;
-    else if (s.parentId !== undefined) {
-      const candidates = byId.get(s.parentId);
-      if (candidates) parentOf[i] = chooseParent(spans, s, candidates);
+      for (let j = i - 1; j >= 0 && spans[j]!.spanId === s.spanId; j--)
+        if (spans[j]!.kind === 'client') client = j;
+    if (client >= 0) {
+      parentOf[i] = client;
+      shared[i] = 1;
+    } else if (s.parentId !== undefined) {
+      const from = lowerBound(spans, s.parentId);
+      let to = from;
+      while (to < n && spans[to]!.spanId === s.parentId) to++;
+      if (to > from) parentOf[i] = chooseParent(spans, s, from, to);
       else missing[i] = s.parentId;
     }
   }
   cutCycles(spans, parentOf, missing);
+  return { parentOf, missing, shared };
+}
+
+/**
+ * Builds the forest of a trace from merged spans (one per span id and kind, sorted by
+ * `compareSpans`) and where they hang, with each span's corrected start and skew when given
+ * (`correctSkew`). Returns the top-level nodes: real roots and placeholders, ordered by start.
+ */
+export function buildTree(
+  spans: readonly TraceSpan[],
+  placement: Placement = placeSpans(spans),
+  times?: { starts: Float64Array; shifts: Float64Array },
+): TraceNode[] {
+  const n = spans.length;
+  const { parentOf, missing, shared } = placement;
+  const nodes = new Array<TraceNode>(n);
+  for (let i = 0; i < n; i++) {
+    const node = newNode(spans[i]!, spans[i]!.spanId, shared[i] === 1);
+    if (times) {
+      node.start = times.starts[i]!;
+      if (times.shifts[i] !== 0) node.skew = times.shifts[i]!;
+    }
+    nodes[i] = node;
+  }
 
   const top: TraceNode[] = [];
   let placeholders: Map<string, TraceNode> | undefined;
