@@ -77,6 +77,7 @@ async function openBus(config: HubConfig, clock: Clock, logger: Logger): Promise
     segmentBytes: config.bus.segmentBytes,
     retentionBytes: config.bus.retentionBytes,
     retentionAgeMs: config.bus.retentionAge,
+    recentBytes: config.bus.recentBytes,
     clock,
     logger: logger.child({ component: 'bus' }),
   });

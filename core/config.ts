@@ -93,6 +93,12 @@ export const configSchema = z
           .min(1024)
           .default(4 * 1024 * 1024 * 1024),
         retentionAge: duration.default(24 * 3_600_000),
+        /** Newest records of each topic also kept in memory for subscribers that keep up. */
+        recentBytes: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .default(32 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

@@ -20,6 +20,7 @@ import { createMemoryLogger } from '../../../core/logger.ts';
 import type { Bus } from '../../../core/ports.ts';
 import { createRecorder, runBusContract } from '../contract.ts';
 import { createEmbeddedBus, type EmbeddedBusOptions } from './embedded-bus.ts';
+import { Segment } from './segment.ts';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -34,6 +35,8 @@ async function tempDir(): Promise<string> {
 for (const [name, extra] of [
   ['embedded', {}],
   ['embedded, 4 KiB segments', { segmentBytes: 4096 }],
+  ['embedded, every read from disk', { recentBytes: 0 }],
+  ['embedded, 300 bytes of recent records in memory', { recentBytes: 300 }],
 ] as const) {
   runBusContract(name, async () => {
     const dir = await tempDir();
@@ -90,6 +93,32 @@ describe('embedded bus', () => {
     (await readdir(join(dir, topic))).filter((n) => n.endsWith('.log')).sort();
 
   const lastSegment = async (topic: string) => join(dir, topic, (await segments(topic)).at(-1)!);
+
+  it('hands a subscriber that keeps up the newest records from memory, as they were written', async () => {
+    const reads = vi.spyOn(Segment.prototype, 'read');
+    const bus = await openBus({ recentBytes: 1024 * 1024 });
+    const buffers = msgs('m', 20).map((m, i) => ({ ...m, key: `k${i % 3}` }));
+    await bus.publish('t', buffers);
+    // The producer's buffers are its own again once published.
+    for (const m of buffers) m.value.fill(0x21);
+    const first = await consume(bus, 't', 'g1');
+    expect(values(first)).toEqual(values(msgs('m', 20)));
+    expect(reads).not.toHaveBeenCalled();
+    // A reader's change to its record objects does not reach another group.
+    for (const r of first) (r as { offset: number }).offset = -1;
+    const second = await consume(bus, 't', 'g2');
+    expect(second.map((r) => r.offset)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(reads).not.toHaveBeenCalled();
+
+    // After a restart nothing is in memory: the same records come from disk.
+    await closeBus(bus);
+    const again = await openBus({ recentBytes: 1024 * 1024 });
+    const fromDisk = await consume(again, 't', 'g3');
+    expect(reads).toHaveBeenCalled();
+    expect(fromDisk.map(({ offset, ts, key, value }) => ({ offset, ts, key, value: str(value) }))).toEqual(
+      second.map(({ offset, ts, key, value }) => ({ offset, ts, key, value: str(value) })),
+    );
+  });
 
   it('keeps offsets and committed positions across a reopen', async () => {
     const first = await openBus();

@@ -35,6 +35,11 @@ export type EmbeddedBusOptions = {
   retentionBytes?: number;
   /** Segments whose newest record is older than this are deleted. Default 24 h. */
   retentionAgeMs?: number;
+  /**
+   * Frame bytes of each topic's newest records also kept in memory, so that subscribers that keep
+   * up read them without reading the segment back. Default 32 MiB; 0 reads everything from disk.
+   */
+  recentBytes?: number;
   /** How often retention runs besides on every segment roll. Default 60 s. */
   retentionCheckMs?: number;
   clock?: Clock;
@@ -143,7 +148,12 @@ class EmbeddedBusImpl implements EmbeddedBus {
   private readonly dir: string;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly settings: { segmentBytes: number; retentionBytes: number; retentionAgeMs: number };
+  private readonly settings: {
+    segmentBytes: number;
+    retentionBytes: number;
+    retentionAgeMs: number;
+    recentBytes: number;
+  };
   private readonly pollMs: number;
   private readonly deadLetterTopic: string;
   private readonly retentionCheckMs: number;
@@ -161,6 +171,7 @@ class EmbeddedBusImpl implements EmbeddedBus {
       segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
       retentionBytes: options.retentionBytes ?? 4 * 1024 * 1024 * 1024,
       retentionAgeMs: options.retentionAgeMs ?? 24 * 3_600_000,
+      recentBytes: options.recentBytes ?? 32 * 1024 * 1024,
     };
     this.pollMs = options.pollMs ?? 1_000;
     this.deadLetterTopic = options.deadLetterTopic ?? 'obs.dead-letter';

@@ -9,6 +9,7 @@ import { HubError, toHubError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { BusMessage, BusRecord } from '../../../core/ports.ts';
 import { syncDir } from './offset-store.ts';
+import { RecentRecords } from './recent-records.ts';
 import { encodeFrame, frameSize, parseSegmentFileName, segmentFileName } from './record-codec.ts';
 import { Segment } from './segment.ts';
 
@@ -19,6 +20,8 @@ export type TopicLogOptions = {
   segmentBytes: number;
   retentionBytes: number;
   retentionAgeMs: number;
+  /** Frame bytes of the newest records kept in memory for readers (`RecentRecords`); 0 for none. */
+  recentBytes?: number;
   clock: Clock;
   logger: Logger;
 };
@@ -39,9 +42,11 @@ export class TopicLog {
   private broken: HubError | undefined;
   private closed = false;
   private retention: Promise<void> = Promise.resolve();
+  private readonly recent: RecentRecords;
 
   private constructor(options: TopicLogOptions, segments: Segment[], end: number, lastTs: number) {
     this.options = options;
+    this.recent = new RecentRecords(options.recentBytes ?? 0);
     this.topic = options.topic;
     this.logger = options.logger;
     this.segments = segments;
@@ -154,9 +159,27 @@ export class TopicLog {
       let j = i + 1;
       while (j < messages.length && segment.size + bytes + sizes[j]! <= segmentBytes) bytes += sizes[j++]!;
       const data = Buffer.allocUnsafe(bytes);
+      const valueEnds: number[] = [];
       let pos = 0;
-      for (let k = i; k < j; k++) pos = encodeFrame(data, pos, this.end + k - i, ts, messages[k]!);
+      for (let k = i; k < j; k++) {
+        pos = encodeFrame(data, pos, this.end + k - i, ts, messages[k]!);
+        valueEnds.push(pos);
+      }
       await segment.append(data, this.end, sizes.slice(i, j), ts);
+      for (let k = i; k < j; k++) {
+        const m = messages[k]!;
+        const valueEnd = valueEnds[k - i]!;
+        const record: BusRecord = {
+          topic: this.topic,
+          partition: 0,
+          offset: this.end + k - i,
+          ts,
+          value: data.subarray(valueEnd - m.value.length, valueEnd),
+        };
+        if (m.key !== undefined) record.key = m.key;
+        if (m.headers !== undefined) record.headers = { ...m.headers };
+        this.recent.add(record, sizes[k]!);
+      }
       this.end += j - i;
       this.lastTs = ts;
       i = j;
@@ -183,14 +206,17 @@ export class TopicLog {
   }
 
   /**
-   * Durable records from `from` on: at least one, then up to `maxValueBytes` of values, never
-   * crossing a segment. `from` must be at or above `startOffset`.
+   * Durable records from `from` on: at least one, then up to `maxValueBytes` of values; from
+   * memory when they are among the newest (`recentBytes`), else from disk, never crossing a
+   * segment. `from` must be at or above `startOffset`.
    */
   async read(from: number, maxValueBytes: number): Promise<BusRecord[]> {
     const until = this.end;
     if (from >= until) return [];
     if (from < this.startOffset)
       throw new HubError('BUS_FAILED', `Offset ${from} of ${this.topic} was deleted by retention`);
+    const recent = this.recent.read(from, maxValueBytes);
+    if (recent) return recent;
     let lo = 0;
     let hi = this.segments.length - 1;
     while (lo < hi) {
