@@ -11,9 +11,11 @@
  * `node bin/obs.mjs hub --port 0 --no-agent --data-dir DIR`). Zipkin is `io.zipkin:zipkin-server`
  * (exec jar from Maven Central, cached in ~/.cache/obs/zipkin), in-memory storage, on loopback.
  *
- * Options: --spans N, --batch N, --connections N, --lookups N, --only hub|zipkin, --hub-url URL,
- * --zipkin-version V, --zipkin-heap 4g. Progress goes to stderr; the table to stdout, the ratios
- * last; the figures also to bench/spans/results/spans-<date>.json.
+ * Options: --spans N, --batch N, --connections N, --lookups N, --runs N, --only hub|zipkin,
+ * --hub-url URL, --zipkin-version V, --zipkin-heap 4g. With --runs N, hub and Zipkin take turns
+ * N times (each on a fresh server) and each figure and ratio is the median of the runs: this
+ * machine's speed moves by a third from one minute to the next. Progress goes to stderr; the
+ * table to stdout, the ratios last; the figures also to bench/spans/results/spans-<date>.json.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '1000' },
     connections: { type: 'string', default: '4' },
     lookups: { type: 'string', default: '2000' },
+    runs: { type: 'string', default: '1' },
     only: { type: 'string' },
     'hub-url': { type: 'string' },
     'zipkin-version': { type: 'string', default: '3.6.1' },
@@ -41,7 +44,8 @@ const { values: args } = parseArgs({
 if (args.help) {
   process.stdout.write(
     'usage: npm run bench:spans -- [--spans N] [--batch N] [--connections N] [--lookups N]\n' +
-      '                              [--only hub|zipkin] [--hub-url URL] [--zipkin-version V] [--zipkin-heap 6g]\n',
+      '                              [--runs N] [--only hub|zipkin] [--hub-url URL] [--zipkin-version V]\n' +
+      '                              [--zipkin-heap 6g]\n',
   );
   process.exit(0);
 }
@@ -49,9 +53,13 @@ const SPANS = Number(args.spans);
 const BATCH = Number(args.batch);
 const CONNECTIONS = Number(args.connections);
 const LOOKUPS = Number(args.lookups);
+const RUNS = Number(args.runs);
 const SPANS_PER_TRACE = 10;
-if (!(SPANS > 0 && BATCH > 0 && BATCH % SPANS_PER_TRACE === 0 && CONNECTIONS > 0 && LOOKUPS > 0))
-  fail('--spans, --connections and --lookups must be positive, --batch a multiple of 10');
+if (
+  !(SPANS > 0 && BATCH > 0 && BATCH % SPANS_PER_TRACE === 0 && CONNECTIONS > 0 && LOOKUPS > 0) ||
+  !(Number.isInteger(RUNS) && RUNS > 0)
+)
+  fail('--spans, --connections, --lookups and --runs must be positive, --batch a multiple of 10');
 
 function fail(message: string): never {
   process.stderr.write(`bench:spans: ${message}\n`);
@@ -363,30 +371,70 @@ async function withZipkin<T>(fn: (base: string, pid?: number) => Promise<T>): Pr
 const LOAD_BEFORE = loadavg()
   .map((l) => l.toFixed(2))
   .join(' ');
-const results: Result[] = [];
-if (args.only !== 'zipkin') results.push(await withHub((base, pid) => measure('hub', base, pid)));
-if (args.only !== 'hub') results.push(await withZipkin((base, pid) => measure('zipkin', base, pid)));
+const runs: { hub?: Result; zipkin?: Result }[] = [];
+for (let r = 1; r <= RUNS; r++) {
+  if (RUNS > 1) log(`run ${r} of ${RUNS}`);
+  const run: { hub?: Result; zipkin?: Result } = {};
+  if (args.only !== 'zipkin') run.hub = await withHub((base, pid) => measure('hub', base, pid));
+  if (args.only !== 'hub') run.zipkin = await withZipkin((base, pid) => measure('zipkin', base, pid));
+  runs.push(run);
+}
 agent.destroy();
 
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Each figure of a system's runs as their median (the run itself when there is one). */
+function medianResult(list: readonly Result[]): Result {
+  const pick = (f: (r: Result) => number) => median(list.map(f));
+  const cpu = list.map((r) => r.cpuMicrosPerSpan).filter((c): c is number => c !== undefined);
+  return {
+    system: list[0]!.system,
+    ackPerSec: pick((r) => r.ackPerSec),
+    storedPerSec: pick((r) => r.storedPerSec),
+    p50: pick((r) => r.p50),
+    p99: pick((r) => r.p99),
+    ackSeconds: pick((r) => r.ackSeconds),
+    storedSeconds: pick((r) => r.storedSeconds),
+    cpuMicrosPerSpan: cpu.length === list.length ? median(cpu) : undefined,
+    clientCpuMicrosPerSpan: pick((r) => r.clientCpuMicrosPerSpan),
+  };
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const row = (name: string, r: Result) =>
+  `${name.padEnd(13)}  ${fmt(r.ackPerSec).padStart(13)}   ${fmt(r.storedPerSec).padStart(14)}   ${(r.cpuMicrosPerSpan?.toFixed(1) ?? '-').padStart(18)}   ${r.clientCpuMicrosPerSpan.toFixed(1).padStart(18)}   ${r.p50.toFixed(2).padStart(18)}   ${r.p99.toFixed(2).padStart(6)}`;
+const systems = (['hub', 'zipkin'] as const).filter((s) => runs[0]![s]);
+const results = systems.map((s) => medianResult(runs.map((r) => r[s]!)));
 const lines = [
-  `spans: ${fmt(BATCHES * BATCH)} (traces of ${SPANS_PER_TRACE}, batches of ${BATCH}, ${CONNECTIONS} connections); lookups: ${LOOKUPS}`,
-  `load average before the run: ${LOAD_BEFORE}`,
-  'system      acked spans/s   stored spans/s   server CPU µs/span   client CPU µs/span   trace-by-id p50 ms   p99 ms',
-  ...results.map(
-    (r) =>
-      `${r.system.padEnd(10)}  ${fmt(r.ackPerSec).padStart(13)}   ${fmt(r.storedPerSec).padStart(14)}   ${(r.cpuMicrosPerSpan?.toFixed(1) ?? '-').padStart(18)}   ${r.clientCpuMicrosPerSpan.toFixed(1).padStart(18)}   ${r.p50.toFixed(2).padStart(18)}   ${r.p99.toFixed(2).padStart(6)}`,
-  ),
+  `spans: ${fmt(BATCHES * BATCH)} (traces of ${SPANS_PER_TRACE}, batches of ${BATCH}, ${CONNECTIONS} connections); lookups: ${LOOKUPS}; runs: ${RUNS}`,
+  `load average before the first run: ${LOAD_BEFORE}`,
+  'system         acked spans/s   stored spans/s   server CPU µs/span   client CPU µs/span   trace-by-id p50 ms   p99 ms',
+  ...(RUNS > 1 ? runs.flatMap((run, i) => systems.map((s) => row(`${s} run ${i + 1}`, run[s]!))) : []),
+  ...results.map((r) => row(RUNS > 1 ? `${r.system} median` : r.system, r)),
 ];
-const hub = results.find((r) => r.system === 'hub');
-const zk = results.find((r) => r.system === 'zipkin');
-if (hub && zk) {
+/** A ratio of hub to Zipkin: the median of the runs' ratios, and each run's when there are several. */
+function ratio(f: (r: Result) => number | undefined): string | undefined {
+  const each = runs.map((r) => {
+    const a = f(r.hub!);
+    const b = f(r.zipkin!);
+    return a !== undefined && b !== undefined ? a / b : undefined;
+  });
+  if (each.some((x) => x === undefined)) return undefined;
+  const xs = each as number[];
+  return `${median(xs).toFixed(2)}x${RUNS > 1 ? ` (runs ${xs.map((x) => x.toFixed(2)).join(' / ')})` : ''}`;
+}
+if (systems.length === 2) {
+  const hub = results[0]!;
+  const zk = results[1]!;
+  const cpu = ratio((r) => r.cpuMicrosPerSpan);
   lines.push(
-    `ingest ratio hub/zipkin (acked): ${(hub.ackPerSec / zk.ackPerSec).toFixed(2)}x, (stored): ${(hub.storedPerSec / zk.storedPerSec).toFixed(2)}x (target >= 2)`,
-    ...(hub.cpuMicrosPerSpan && zk.cpuMicrosPerSpan
-      ? [`server CPU per span hub/zipkin: ${(hub.cpuMicrosPerSpan / zk.cpuMicrosPerSpan).toFixed(2)}`]
-      : []),
-    `trace-by-id p99 hub/zipkin: ${(hub.p99 / zk.p99).toFixed(2)} (hub ${hub.p99.toFixed(2)} ms, target < 10 ms and <= zipkin's ${zk.p99.toFixed(2)} ms)`,
+    `ingest ratio hub/zipkin (acked): ${ratio((r) => r.ackPerSec)}, (stored): ${ratio((r) => r.storedPerSec)} (target >= 2)`,
+    ...(cpu ? [`server CPU per span hub/zipkin: ${cpu}`] : []),
+    `trace-by-id p99 hub/zipkin: ${ratio((r) => r.p99)} (hub ${hub.p99.toFixed(2)} ms, target < 10 ms and <= zipkin's ${zk.p99.toFixed(2)} ms)`,
   );
 }
 process.stdout.write(lines.join('\n') + '\n');
@@ -399,7 +447,7 @@ const file = join(
 await writeFile(
   file,
   JSON.stringify(
-    { spans: BATCHES * BATCH, batch: BATCH, connections: CONNECTIONS, lookups: LOOKUPS, results },
+    { spans: BATCHES * BATCH, batch: BATCH, connections: CONNECTIONS, lookups: LOOKUPS, results, runs },
     null,
     2,
   ),
