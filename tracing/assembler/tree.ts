@@ -109,23 +109,21 @@ export function placeSpans(spans: readonly TraceSpan[]): Placement {
 
 /**
  * Builds the forest of a trace from merged spans (one per span id and kind, sorted by
- * `compareSpans`) and where they hang, with each span's corrected start and skew when given
- * (`correctSkew`). Returns the top-level nodes: real roots and placeholders, ordered by start.
+ * `compareSpans`), where they hang and their corrected starts and skews (`correctSkew`). Returns
+ * the top-level nodes: real roots and placeholders, ordered by start.
  */
 export function buildTree(
   spans: readonly TraceSpan[],
-  placement: Placement = placeSpans(spans),
-  times?: { starts: Float64Array; shifts: Float64Array },
+  placement: Placement,
+  times: { starts: Float64Array; shifts: Float64Array },
 ): TraceNode[] {
   const n = spans.length;
   const { parentOf, missing, shared } = placement;
   const nodes = new Array<TraceNode>(n);
   for (let i = 0; i < n; i++) {
     const node = newNode(spans[i]!, spans[i]!.spanId, shared[i] === 1);
-    if (times) {
-      node.start = times.starts[i]!;
-      if (times.shifts[i] !== 0) node.skew = times.shifts[i]!;
-    }
+    node.start = times.starts[i]!;
+    if (times.shifts[i] !== 0) node.skew = times.shifts[i]!;
     nodes[i] = node;
   }
 
