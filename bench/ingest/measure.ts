@@ -1,5 +1,5 @@
 /**
- * Clocks, counters and figures: formatting, medians, the CPU time of processes and of the machine
+ * Clocks, counters and figures: formatting, the CPU time of processes and of the machine
  * from /proc, and bytes on disk.
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
@@ -18,16 +18,6 @@ export function si(n: number | undefined, digits = 3): string {
 }
 export const fixed = (n: number | undefined, d = 2) =>
   n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(d);
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-export function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-}
 
 /**
  * CPU seconds (user + system) a process has used so far: all its threads, or with `thread` only

@@ -1,9 +1,9 @@
 /** Phase 3: a 1-hour `sum by app` range query, repeated: its latency once warm. */
 import type http from 'node:http';
+import { median, quantile } from '../stats.ts';
 import { newAgent, request } from './http-client.ts';
 import type { Instance } from './instances.ts';
 import { log } from './log.ts';
-import { median, quantile } from './measure.ts';
 import {
   EXPECTED_GROUPS,
   LABEL,

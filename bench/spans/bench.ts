@@ -24,6 +24,7 @@ import http from 'node:http';
 import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fmt, type Result, type Run, report } from './report.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: args } = parseArgs({
@@ -155,20 +156,6 @@ function cpuSeconds(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
-
-type Result = {
-  system: string;
-  ackPerSec: number;
-  storedPerSec: number;
-  p50: number;
-  p99: number;
-  ackSeconds: number;
-  storedSeconds: number;
-  /** Server CPU (all threads) per span stored, when the bench started the server. */
-  cpuMicrosPerSpan: number | undefined;
-  /** This process's CPU per span over the ingest (building and sending the batches, polling). */
-  clientCpuMicrosPerSpan: number;
-};
 
 async function ingest(base: string): Promise<{ ackSeconds: number; storedSeconds: number }> {
   const started = performance.now();
@@ -371,72 +358,20 @@ async function withZipkin<T>(fn: (base: string, pid?: number) => Promise<T>): Pr
 const LOAD_BEFORE = loadavg()
   .map((l) => l.toFixed(2))
   .join(' ');
-const runs: { hub?: Result; zipkin?: Result }[] = [];
+const runs: Run[] = [];
 for (let r = 1; r <= RUNS; r++) {
   if (RUNS > 1) log(`run ${r} of ${RUNS}`);
-  const run: { hub?: Result; zipkin?: Result } = {};
+  const run: Run = {};
   if (args.only !== 'zipkin') run.hub = await withHub((base, pid) => measure('hub', base, pid));
   if (args.only !== 'hub') run.zipkin = await withZipkin((base, pid) => measure('zipkin', base, pid));
   runs.push(run);
 }
 agent.destroy();
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Each figure of a system's runs as their median (the run itself when there is one). */
-function medianResult(list: readonly Result[]): Result {
-  const pick = (f: (r: Result) => number) => median(list.map(f));
-  const cpu = list.map((r) => r.cpuMicrosPerSpan).filter((c): c is number => c !== undefined);
-  return {
-    system: list[0]!.system,
-    ackPerSec: pick((r) => r.ackPerSec),
-    storedPerSec: pick((r) => r.storedPerSec),
-    p50: pick((r) => r.p50),
-    p99: pick((r) => r.p99),
-    ackSeconds: pick((r) => r.ackSeconds),
-    storedSeconds: pick((r) => r.storedSeconds),
-    cpuMicrosPerSpan: cpu.length === list.length ? median(cpu) : undefined,
-    clientCpuMicrosPerSpan: pick((r) => r.clientCpuMicrosPerSpan),
-  };
-}
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const row = (name: string, r: Result) =>
-  `${name.padEnd(13)}  ${fmt(r.ackPerSec).padStart(13)}   ${fmt(r.storedPerSec).padStart(14)}   ${(r.cpuMicrosPerSpan?.toFixed(1) ?? '-').padStart(18)}   ${r.clientCpuMicrosPerSpan.toFixed(1).padStart(18)}   ${r.p50.toFixed(2).padStart(18)}   ${r.p99.toFixed(2).padStart(6)}`;
-const systems = (['hub', 'zipkin'] as const).filter((s) => runs[0]![s]);
-const results = systems.map((s) => medianResult(runs.map((r) => r[s]!)));
-const lines = [
+const { results, lines } = report(runs, [
   `spans: ${fmt(BATCHES * BATCH)} (traces of ${SPANS_PER_TRACE}, batches of ${BATCH}, ${CONNECTIONS} connections); lookups: ${LOOKUPS}; runs: ${RUNS}`,
   `load average before the first run: ${LOAD_BEFORE}`,
-  'system         acked spans/s   stored spans/s   server CPU µs/span   client CPU µs/span   trace-by-id p50 ms   p99 ms',
-  ...(RUNS > 1 ? runs.flatMap((run, i) => systems.map((s) => row(`${s} run ${i + 1}`, run[s]!))) : []),
-  ...results.map((r) => row(RUNS > 1 ? `${r.system} median` : r.system, r)),
-];
-/** A ratio of hub to Zipkin: the median of the runs' ratios, and each run's when there are several. */
-function ratio(f: (r: Result) => number | undefined): string | undefined {
-  const each = runs.map((r) => {
-    const a = f(r.hub!);
-    const b = f(r.zipkin!);
-    return a !== undefined && b !== undefined ? a / b : undefined;
-  });
-  if (each.some((x) => x === undefined)) return undefined;
-  const xs = each as number[];
-  return `${median(xs).toFixed(2)}x${RUNS > 1 ? ` (runs ${xs.map((x) => x.toFixed(2)).join(' / ')})` : ''}`;
-}
-if (systems.length === 2) {
-  const hub = results[0]!;
-  const zk = results[1]!;
-  const cpu = ratio((r) => r.cpuMicrosPerSpan);
-  lines.push(
-    `ingest ratio hub/zipkin (acked): ${ratio((r) => r.ackPerSec)}, (stored): ${ratio((r) => r.storedPerSec)} (target >= 2)`,
-    ...(cpu ? [`server CPU per span hub/zipkin: ${cpu}`] : []),
-    `trace-by-id p99 hub/zipkin: ${ratio((r) => r.p99)} (hub ${hub.p99.toFixed(2)} ms, target < 10 ms and <= zipkin's ${zk.p99.toFixed(2)} ms)`,
-  );
-}
+]);
 process.stdout.write(lines.join('\n') + '\n');
 await mkdir(join(ROOT, 'bench/spans/results'), { recursive: true });
 const file = join(
