@@ -32,6 +32,7 @@ import {
   spanColumns,
   toSpans,
 } from './duck-span-rows.ts';
+import type { SeqRange } from './trace-index.ts';
 
 const CHUNK = 2048;
 const COMMA = 0x2c;
@@ -46,9 +47,15 @@ const READERS = 2;
  * 32 MiB) writes it straight to the file: its WAL entry is a few KB of block pointers, not the rows.
  */
 const ROW_GROUP_SIZE = 16_384;
+/**
+ * Rows of one trace closer than this share a seq range in the trace index (`trace-index.ts`);
+ * rows further apart are read by a query of their own. A read scans the `trace_id` column of every
+ * row group its range covers: with random trace ids 40–45 µs a row group, against 0.7–0.8 ms for
+ * a query of one range (2,000,000 spans, each trace's rows in two places 1,000,000 rows apart:
+ * p50 3.4 ms as one range, 1.5 ms as two; `bench/README.md`).
+ */
+export const RANGE_GAP = 16 * ROW_GROUP_SIZE;
 
-/** Where a trace's rows are: the smallest and largest `seq`. */
-export type SeqRange = { min: number; max: number };
 export type TraceRef = { traceId: string; min: number; max: number; lastStart: number };
 
 export class DuckSpans {
@@ -275,17 +282,19 @@ export class DuckSpans {
     });
   }
 
-  /** The rows of one trace, within a seq range when known (else a full scan). */
-  async trace(traceId: string, range?: SeqRange): Promise<TraceSpan[]> {
+  /** The rows of one trace, within its seq ranges when known (else a full scan). */
+  async trace(traceId: string, ranges?: readonly SeqRange[]): Promise<TraceSpan[]> {
     return this.read(async ({ conn, byId }) => {
-      if (range) {
-        byId.bind([BigInt(range.min), BigInt(range.max), traceId]);
-        // A materialized result's chunks are read synchronously: one trip to DuckDB's thread
-        // per trace instead of one per chunk (what waits longest on a busy machine).
-        const result = await byId.run();
+      if (ranges) {
         const rows: Row[] = [];
-        for (let c = 0; c < result.chunkCount; c++)
-          for (const r of result.getChunk(c).getRows()) rows.push(r);
+        for (const range of ranges) {
+          byId.bind([BigInt(range.min), BigInt(range.max), traceId]);
+          // A materialized result's chunks are read synchronously: one trip to DuckDB's thread
+          // per range instead of one per chunk (what waits longest on a busy machine).
+          const result = await byId.run();
+          for (let c = 0; c < result.chunkCount; c++)
+            for (const r of result.getChunk(c).getRows()) rows.push(r);
+        }
         return toSpans(rows);
       }
       const r = await conn.runAndReadAll(`SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id = ?`, [traceId]);
@@ -316,11 +325,15 @@ export class DuckSpans {
     });
   }
 
-  /** Every trace's seq range and latest start (µs), to rebuild the index after a restart. */
+  /**
+   * Where each trace's rows are, to rebuild the index after a restart: its seq range and latest
+   * start (µs) within each stretch of `RANGE_GAP` rows it has rows in (the index joins
+   * neighbouring ones), in the order of their last rows.
+   */
   async traceRefs(): Promise<TraceRef[]> {
     return this.read(async ({ conn }) => {
       const r = await conn.runAndReadAll(
-        'SELECT trace_id, min(seq)::DOUBLE, max(seq)::DOUBLE, max(start)::DOUBLE FROM spans GROUP BY trace_id ORDER BY max(seq)',
+        `SELECT trace_id, min(seq)::DOUBLE, max(seq)::DOUBLE, max(start)::DOUBLE FROM spans GROUP BY trace_id, seq // ${RANGE_GAP} ORDER BY max(seq)`,
       );
       return r.getRows().map((row) => ({
         traceId: String(row[0]),

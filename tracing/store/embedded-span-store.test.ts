@@ -130,6 +130,27 @@ describe('embedded span store', () => {
     expect(await store.checkpoint('spans/0')).toBe(3);
   });
 
+  it('reads a trace whole when its spans are far apart in the file, before and after a restart', async () => {
+    const tmp = await tempDir('obs-spans-');
+    cleanups.push(() => tmp.cleanup());
+    const options = { dataDir: tmp.dir, maintenanceIntervalMs: 0, cacheSpans: 0 };
+    let store = await createEmbeddedSpanStore(options);
+    // More rows between a trace's spans than `RANGE_GAP`: they are read as two ranges.
+    const between = Array.from({ length: 300_000 }, (_, i) => span(100 + Math.floor(i / 10), i));
+    const early = [span(1, 1), span(1, 2)];
+    const late = [span(1, 3, { start: US + 60_000_000 })];
+    await store.write(early);
+    await store.write(between);
+    await store.write(late);
+    const whole = [...early, ...late];
+    expect(await store.getTrace(T(1))).toEqual(whole);
+    await store.close();
+    store = await createEmbeddedSpanStore(options);
+    cleanups.push(() => store.close());
+    expect(await store.getTrace(T(1))).toEqual(whole);
+    expect(await store.getTrace(T(100 + 29_999))).toHaveLength(10);
+  });
+
   it('deletes spans past retention', async () => {
     const clock = new FakeClock(NOW);
     const { store } = await open({ clock, retentionMs: 3_600_000 });

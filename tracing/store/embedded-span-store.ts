@@ -22,7 +22,7 @@ import { mergeSpans } from '../assembler/merge.ts';
 import { decodeSpans } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
 import { type SearchExpr, searchToSql } from '../query/search.ts';
-import { DuckSpans } from './duck-spans.ts';
+import { DuckSpans, RANGE_GAP } from './duck-spans.ts';
 import { RecordCache } from './record-cache.ts';
 import { TraceIndex } from './trace-index.ts';
 
@@ -106,7 +106,7 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
   const cacheSpans = options.cacheSpans ?? 100_000;
   await mkdir(options.dataDir, { recursive: true });
   const duck = await DuckSpans.open(join(options.dataDir, 'spans.duckdb'), options.duckdbThreads ?? 1);
-  const index = new TraceIndex(options.maxIndexedTraces ?? 5_000_000);
+  const index = new TraceIndex(options.maxIndexedTraces ?? 5_000_000, RANGE_GAP);
   for (const ref of await duck.traceRefs()) {
     index.add(ref.traceId, ref.min, ref.lastStart);
     index.add(ref.traceId, ref.max, ref.lastStart);
@@ -220,10 +220,10 @@ export async function createEmbeddedSpanStore(options: EmbeddedSpanStoreOptions)
     }
     const written = recent.get(traceId, decodeSpans);
     if (written) return mergeSpans(written);
-    const range = index.range(traceId);
-    if (!range && index.complete) return [];
+    const ranges = index.ranges(traceId);
+    if (!ranges && index.complete) return [];
     const gen = generation;
-    const rows = await duck.trace(traceId, range);
+    const rows = await duck.trace(traceId, ranges);
     if (rows.length > 0 && gen === generation) cachePut(traceId, rows);
     return mergeSpans(rows);
   }
