@@ -5,7 +5,8 @@
  *
  * Every row gets a sequence number `seq` in append order. Spans of one trace arrive close in time,
  * so their rows sit close together, and `seq BETWEEN min AND max` lets DuckDB skip every row
- * group but one or two (min-max statistics) when reading a trace.
+ * group but one or two (min-max statistics) when reading a trace; rows that came much later are
+ * read through a range of their own (`RANGE_GAP`).
  */
 
 import {
