@@ -20,7 +20,7 @@ import {
 } from '@duckdb/node-api';
 import { HubError } from '../../core/errors.ts';
 import type { WriteCheckpoint } from '../../core/ports.ts';
-import { duckFileBytes, SerialQueue } from '../../pipeline/store/embedded/duck-file.ts';
+import { duckFileBytes, ReaderPool, SerialQueue } from '../../pipeline/store/embedded/duck-file.ts';
 import type { SpanBatch } from '../assembler/assembler.ts';
 import { decodeSpans, recordRows } from '../codec/spans-codec.ts';
 import type { TraceSpan } from '../model.ts';
@@ -58,11 +58,11 @@ const ROW_GROUP_SIZE = 16_384;
 export const RANGE_GAP = 16 * ROW_GROUP_SIZE;
 
 export type TraceRef = { traceId: string; min: number; max: number; lastStart: number };
+type Reader = { conn: DuckDBConnection; byId: DuckDBPreparedStatement };
 
 export class DuckSpans {
   private readonly queue = new SerialQueue();
-  private readonly idle: { conn: DuckDBConnection; byId: DuckDBPreparedStatement }[] = [];
-  private readonly waiting: ((r: { conn: DuckDBConnection; byId: DuckDBPreparedStatement }) => void)[] = [];
+  private readonly readers: ReaderPool<Reader>;
   /** Where `insertRecords` joins the records' rows; grows as needed. */
   private joined = Buffer.alloc(0);
 
@@ -72,11 +72,11 @@ export class DuckSpans {
     private readonly writer: DuckDBConnection,
     private readonly spanAppender: DuckDBAppender,
     private readonly insertRecord: DuckDBPreparedStatement,
-    readers: { conn: DuckDBConnection; byId: DuckDBPreparedStatement }[],
+    readers: Reader[],
     /** The next `seq` to hand out. */
     public nextSeq: number,
   ) {
-    this.idle.push(...readers);
+    this.readers = new ReaderPool(readers);
   }
 
   /**
@@ -129,23 +129,6 @@ export class DuckSpans {
   /** One transaction at a time on the writer. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     return this.queue.run(fn);
-  }
-
-  private async read<T>(
-    fn: (r: { conn: DuckDBConnection; byId: DuckDBPreparedStatement }) => Promise<T>,
-  ): Promise<T> {
-    const r =
-      this.idle.pop() ??
-      (await new Promise<{ conn: DuckDBConnection; byId: DuckDBPreparedStatement }>((res) =>
-        this.waiting.push(res),
-      ));
-    try {
-      return await fn(r);
-    } finally {
-      const w = this.waiting.shift();
-      if (w) w(r);
-      else this.idle.push(r);
-    }
   }
 
   /**
@@ -275,7 +258,7 @@ export class DuckSpans {
   }
 
   async checkpoint(stream: string): Promise<number> {
-    return this.read(async ({ conn }) => {
+    return this.readers.use(async ({ conn }) => {
       const row = (
         await conn.runAndReadAll('SELECT off FROM checkpoints WHERE stream = ?', [stream])
       ).getRows()[0];
@@ -285,7 +268,7 @@ export class DuckSpans {
 
   /** The rows of one trace, within its seq ranges when known (else a full scan). */
   async trace(traceId: string, ranges?: readonly SeqRange[]): Promise<TraceSpan[]> {
-    return this.read(async ({ conn, byId }) => {
+    return this.readers.use(async ({ conn, byId }) => {
       if (ranges) {
         const rows: Row[] = [];
         for (const range of ranges) {
@@ -306,7 +289,7 @@ export class DuckSpans {
   /** Rows of several traces, in one scan. */
   async traces(traceIds: readonly string[]): Promise<TraceSpan[]> {
     if (traceIds.length === 0) return [];
-    return this.read(async ({ conn }) => {
+    return this.readers.use(async ({ conn }) => {
       const r = await conn.runAndReadAll(
         `SELECT ${SPAN_COLUMNS} FROM spans WHERE trace_id IN (SELECT unnest(?))`,
         [listValue([...traceIds])],
@@ -317,7 +300,7 @@ export class DuckSpans {
 
   /** Trace ids with a span that passes `where`, newest first by their latest matching span. */
   async findTraceIds(where: string, params: DuckDBValue[], limit: number): Promise<string[]> {
-    return this.read(async ({ conn }) => {
+    return this.readers.use(async ({ conn }) => {
       const r = await conn.runAndReadAll(
         `SELECT trace_id, max(start) AS ts FROM spans WHERE ${where} GROUP BY trace_id ORDER BY ts DESC, trace_id LIMIT ${Math.max(0, Math.floor(limit))}`,
         params,
@@ -332,7 +315,7 @@ export class DuckSpans {
    * neighbouring ones), in the order of their last rows.
    */
   async traceRefs(): Promise<TraceRef[]> {
-    return this.read(async ({ conn }) => {
+    return this.readers.use(async ({ conn }) => {
       const r = await conn.runAndReadAll(
         `SELECT trace_id, min(seq)::DOUBLE, max(seq)::DOUBLE, max(start)::DOUBLE FROM spans GROUP BY trace_id, seq // ${RANGE_GAP} ORDER BY max(seq)`,
       );
@@ -347,7 +330,7 @@ export class DuckSpans {
 
   /** Distinct (service, name, remote service) triples, for the name caches. */
   async names(): Promise<[string, string, string | null][]> {
-    return this.read(async ({ conn }) => {
+    return this.readers.use(async ({ conn }) => {
       const r = await conn.runAndReadAll('SELECT DISTINCT service, name, remote_service FROM spans');
       return r
         .getRows()
@@ -360,7 +343,7 @@ export class DuckSpans {
     from: number,
     to: number,
   ): Promise<{ parent: string; child: string; calls: number; errors: number }[]> {
-    return this.read(async ({ conn }) => {
+    return this.readers.use(async ({ conn }) => {
       const r = await conn.runAndReadAll(
         'SELECT parent, child, sum(calls)::DOUBLE, sum(errors)::DOUBLE FROM links WHERE bucket BETWEEN ? AND ? GROUP BY ALL',
         [BigInt(Math.floor(from)), BigInt(Math.floor(to))],
@@ -391,7 +374,7 @@ export class DuckSpans {
       this.spanAppender.closeSync();
       this.insertRecord.destroySync?.();
       await this.writer.run('CHECKPOINT spans_db').catch(() => undefined);
-      for (const r of this.idle) {
+      for (const r of this.readers.free) {
         r.byId.destroySync?.();
         r.conn.closeSync();
       }

@@ -22,3 +22,26 @@ export class SerialQueue {
     return next;
   }
 }
+
+/** Lends each read one of a few reader connections; a read finding them all out waits its turn. */
+export class ReaderPool<R> {
+  private readonly waiting: ((r: R) => void)[] = [];
+
+  constructor(private readonly idle: R[]) {}
+
+  /** The readers not lent out: all of them once no read is running. */
+  get free(): readonly R[] {
+    return this.idle;
+  }
+
+  async use<T>(fn: (r: R) => Promise<T>): Promise<T> {
+    const r = this.idle.pop() ?? (await new Promise<R>((res) => this.waiting.push(res)));
+    try {
+      return await fn(r);
+    } finally {
+      const w = this.waiting.shift();
+      if (w) w(r);
+      else this.idle.push(r);
+    }
+  }
+}
