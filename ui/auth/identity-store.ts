@@ -53,6 +53,8 @@ export type IdentityStore = {
   refresh(): Promise<void>;
 };
 
+/** Longer than any file system's timestamp tick (FAT's 2 s is the coarsest). */
+const SAME_TICK_MS = 2_500;
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 const PROJECT_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
@@ -84,6 +86,13 @@ export async function openIdentityStore(options: { path: string; clock: Clock })
   await mkdir(dirname(path), { recursive: true });
   let data: Identities = { users: [], tokens: [] };
   let mtime = -1;
+  /**
+   * Whether what was read is the last version with its mtime. A file system stamps times in ticks
+   * (a few ms on Linux, up to 2 s elsewhere), so a write soon after another can keep its mtime: a
+   * token revoked just after it was made would go on working. What was read within
+   * `SAME_TICK_MS` of the mtime is read again at the next look.
+   */
+  let settled = false;
 
   async function load(): Promise<void> {
     const s = await stat(path).catch(() => undefined);
@@ -92,7 +101,9 @@ export async function openIdentityStore(options: { path: string; clock: Clock })
       mtime = -1;
       return;
     }
-    if (s.mtimeMs === mtime) return;
+    if (s.mtimeMs === mtime && settled) return;
+    // The file system's clock, not the injected one: it is compared with the file's mtime.
+    const readAt = Date.now();
     const text = await readFile(path, 'utf8');
     try {
       const parsed = JSON.parse(text) as Identities;
@@ -104,6 +115,7 @@ export async function openIdentityStore(options: { path: string; clock: Clock })
       });
     }
     mtime = s.mtimeMs;
+    settled = readAt - s.mtimeMs > SAME_TICK_MS;
   }
 
   /** Read-modify-write under an exclusive lock file. */
