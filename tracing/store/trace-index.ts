@@ -19,8 +19,8 @@ export class TraceIndex {
   private min = new Float64Array(1024);
   private max = new Float64Array(1024);
   private last = new Float64Array(1024);
-  /** Each trace's ranges besides the one in `min`/`max`, as [min, max, min, max, …]. */
-  private apart = new Map<string, number[]>();
+  /** Each trace's ranges besides the one in `min`/`max`, as [min, max] pairs. */
+  private apart = new Map<string, [number, number][]>();
   private free: number[] = [];
   private used = 0;
   /** False once a trace was dropped for room: a miss then no longer means "not stored". */
@@ -45,8 +45,7 @@ export class TraceIndex {
     const i = this.slots.get(traceId);
     if (i === undefined) return undefined;
     const ranges = [{ min: this.min[i]!, max: this.max[i]! }];
-    const apart = this.apart.get(traceId);
-    if (apart) for (let k = 0; k < apart.length; k += 2) ranges.push({ min: apart[k]!, max: apart[k + 1]! });
+    for (const [min, max] of this.apart.get(traceId) ?? []) ranges.push({ min, max });
     return ranges.sort((a, b) => a.min - b.min);
   }
 
@@ -86,9 +85,11 @@ export class TraceIndex {
    * one of its own; ranges that come close are joined.
    */
   private addToRanges(traceId: string, i: number, seq: number): void {
-    const flat = [this.min[i]!, this.max[i]!, ...(this.apart.get(traceId) ?? []), seq, seq];
-    const ranges: [number, number][] = [];
-    for (let k = 0; k < flat.length; k += 2) ranges.push([flat[k]!, flat[k + 1]!]);
+    const ranges: [number, number][] = [
+      [this.min[i]!, this.max[i]!],
+      ...(this.apart.get(traceId) ?? []),
+      [seq, seq],
+    ];
     ranges.sort((a, b) => a[0] - b[0]);
     const merged: [number, number][] = [];
     for (const r of ranges) {
@@ -106,7 +107,7 @@ export class TraceIndex {
     this.min[i] = merged[0]![0];
     this.max[i] = merged[0]![1];
     if (merged.length === 1) this.apart.delete(traceId);
-    else this.apart.set(traceId, merged.slice(1).flat());
+    else this.apart.set(traceId, merged.slice(1));
   }
 
   private forget(traceId: string, i: number): void {
