@@ -221,6 +221,32 @@ describe('embedded metric store', () => {
     expect((await store.query(q(t(0), t(10))))[0]!.dps).toEqual(sums[0]!.dps);
   });
 
+  it('seals the chunks of series written in step a few points apart, not all in one write', async () => {
+    const tmp = await tempDir();
+    cleanups.push(tmp.cleanup);
+    const clock = new FakeClock(NOW);
+    const store = await open(tmp.dir, clock, { chunkPoints: 16, stragglers: 0, sealSpread: 4 });
+    cleanups.push(() => store.close());
+    const t = (i: number) => NOW - 3 * HOUR + i * 10_000;
+    const hosts = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const opened: number[] = [];
+    for (let i = 1; i <= 19; i++) {
+      const points = hosts.map((host, h) => ({ metric: 'm.cpu', tags: { host }, ts: t(i), value: h }));
+      await store.write(points, { stream: 'm/0', offset: i });
+      opened.push(store.stats().openPoints);
+    }
+    // Full at the 16th point, each series seals `sid % 4` points later: two of eight a write.
+    expect(opened.slice(14)).toEqual([
+      8 * 15,
+      8 * 16 - 2 * 16,
+      8 * 17 - 4 * 16,
+      8 * 18 - 6 * 16,
+      8 * 19 - 8 * 16,
+    ]);
+    const sums = await store.query(q(t(0), t(20)));
+    expect(sums[0]!.dps).toEqual(Array.from({ length: 19 }, (_, i) => [t(i + 1), 28]));
+  });
+
   it('seals every open chunk once more points than allowed are open', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.cleanup);
