@@ -14,6 +14,20 @@ export type MetricPoint = {
   value: number;
 };
 
+/** A series as a batch of columns names it; the points of one series share one such object. */
+export type PointSeries = { readonly metric: string; readonly tags: Readonly<Tags> };
+
+/**
+ * Points as columns: point `i` is of series `series[i]`, at `ts[i]` (epoch ms) with `values[i]`.
+ * A batch of known series allocates no object a point (`pipeline/codec/point-columns.ts`). An
+ * array of `MetricPoint`s is also its own `series` column.
+ */
+export type PointColumns = {
+  readonly series: readonly PointSeries[];
+  readonly ts: ArrayLike<number>;
+  readonly values: ArrayLike<number>;
+};
+
 export type SpanKind = 'client' | 'server' | 'producer' | 'consumer' | 'local';
 
 /** A Dapper-style span. */

@@ -5,7 +5,7 @@
 
 import type { AppSpec, AppStatus, DeployResult, OrchestratorEvent } from '../platform/types.ts';
 import type { HubError } from './errors.ts';
-import type { AlertEvent, LogRecord, MetricPoint, Span, Tags } from './model.ts';
+import type { AlertEvent, LogRecord, MetricPoint, PointColumns, Span, Tags } from './model.ts';
 import type { LookupResult, MetricQuery, SeriesResult } from './query.ts';
 
 /* ---------------------------------------------------------------- Bus */
@@ -118,6 +118,8 @@ export type MetricStore = {
    * store may keep the newest points in memory a while (see `durableUpTo`), the bus holding them.
    */
   write(points: MetricPoint[], checkpoint?: WriteCheckpoint): Promise<void>;
+  /** `write` for points as columns (`PointColumns`), when the store takes them so. */
+  writeColumns?(columns: PointColumns, checkpoint?: WriteCheckpoint): Promise<void>;
   /** The last checkpoint stored for `stream`, or -1: a restart replays the records after it. */
   checkpoint(stream: string): Promise<number>;
   /**

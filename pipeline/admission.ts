@@ -1,6 +1,6 @@
 /** Which decoded points a caller may write: its projects only, within each project's series limit. */
 import { canWriteProject, type Principal } from '../core/auth.ts';
-import type { MetricPoint } from '../core/model.ts';
+import type { MetricPoint, PointColumns, PointSeries } from '../core/model.ts';
 import type { CardinalityLimiter } from './limits.ts';
 
 export type Refused = { point: MetricPoint; error: string; reason: 'forbidden' | 'cardinality' };
@@ -20,25 +20,85 @@ export function admitPoints(
   for (const p of points) {
     const project = p.tags['project'];
     if (!canWriteProject(principal, project)) {
-      const allowed = [...principal.projects.keys()].join(', ') || 'no project';
-      refused.push({
-        point: p,
-        reason: 'forbidden',
-        error: `Not allowed to write project "${project ?? ''}": ${principal.kind} ${principal.name} may write ${allowed}`,
-      });
+      refused.push(forbidden(p, principal));
       continue;
     }
     const key = cardinality.admitSeries(p.metric, p.tags);
-    if (key === undefined) {
-      refused.push({
-        point: p,
-        reason: 'cardinality',
-        error: `Series limit reached for project "${project ?? ''}": new series are refused, existing ones keep flowing`,
-      });
-    } else {
+    if (key === undefined) refused.push(overLimit(p));
+    else {
       admitted.push(p);
       keys.push(key);
     }
   }
   return { admitted, keys, refused };
+}
+
+/**
+ * A series object of a batch of columns. One with an `admittedKey` property (a decoder's
+ * `KnownSeries`) keeps its key there once admitted: the cardinality limiter never forgets a series.
+ */
+export type AdmittableSeries = PointSeries & { admittedKey?: string | undefined };
+
+/**
+ * `admitPoints` for a batch of columns whose series objects remember their verdict: a point of a
+ * series admitted before costs a project check. `admitted` is `columns` itself when every point is.
+ */
+export function admitColumns(
+  columns: PointColumns & { readonly series: readonly AdmittableSeries[] },
+  principal: Principal,
+  cardinality: CardinalityLimiter,
+): { admitted: PointColumns; keys: string[]; refused: Refused[] } {
+  const { series, ts, values } = columns;
+  const n = series.length;
+  const keys = new Array<string>(n);
+  const refused: Refused[] = [];
+  /** Which points are in, once one is refused. */
+  let kept: number[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const s = series[i]!;
+    let key: string | undefined;
+    if (!canWriteProject(principal, s.tags['project']))
+      refused.push(forbidden(pointAt(columns, i), principal));
+    else {
+      key = s.admittedKey ?? cardinality.admitSeries(s.metric, s.tags);
+      if (key === undefined) refused.push(overLimit(pointAt(columns, i)));
+      else if (s.admittedKey === undefined && 'admittedKey' in s) s.admittedKey = key;
+    }
+    if (key === undefined) kept ??= Array.from({ length: i }, (_, j) => j);
+    else if (kept) kept.push(i);
+    keys[i] = key!;
+  }
+  if (!kept) return { admitted: columns, keys, refused };
+  return {
+    admitted: {
+      series: kept.map((i) => series[i]!),
+      ts: kept.map((i) => ts[i]!),
+      values: kept.map((i) => values[i]!),
+    },
+    keys: kept.map((i) => keys[i]!),
+    refused,
+  };
+}
+
+function pointAt(c: PointColumns, i: number): MetricPoint {
+  const s = c.series[i]!;
+  return { metric: s.metric, tags: { ...s.tags }, ts: c.ts[i]!, value: c.values[i]! };
+}
+
+function forbidden(point: MetricPoint, principal: Principal): Refused {
+  const project = point.tags['project'];
+  const allowed = [...principal.projects.keys()].join(', ') || 'no project';
+  return {
+    point,
+    reason: 'forbidden',
+    error: `Not allowed to write project "${project ?? ''}": ${principal.kind} ${principal.name} may write ${allowed}`,
+  };
+}
+
+function overLimit(point: MetricPoint): Refused {
+  return {
+    point,
+    reason: 'cardinality',
+    error: `Series limit reached for project "${point.tags['project'] ?? ''}": new series are refused, existing ones keep flowing`,
+  };
 }

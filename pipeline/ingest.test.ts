@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../core/clock.ts';
 import { silentLogger } from '../core/logger.ts';
 import { noopInstruments } from '../core/metrics.ts';
-import type { MetricPoint } from '../core/model.ts';
+import { type MetricPoint, seriesKey } from '../core/model.ts';
 import { createEmbeddedBus } from './bus/embedded/embedded-bus.ts';
 import { BINARY_RECORD_VERSION, decodePoints, encodePoints } from './codec/points-codec.ts';
 import { createIngest, METRICS_TOPIC, toMessages } from './ingest.ts';
@@ -38,6 +38,35 @@ describe('toMessages', () => {
     const [message] = toMessages([point('a', 1), odd], 1, 'binary');
     expect(message!.value[0]).toBe('['.charCodeAt(0));
     expect(decodePoints(message!.value)).toEqual([point('a', 1), odd]);
+  });
+
+  it('spreads points published as columns over keys as it does points (Kafka)', async () => {
+    const published: { key?: string; value: Uint8Array }[] = [];
+    const bus = {
+      publish: async (_t: string, m: { key?: string; value: Uint8Array }[]) => void published.push(...m),
+    };
+    const ingest = createIngest({
+      bus: bus as never,
+      store: {} as never,
+      logger: silentLogger,
+      instruments: noopInstruments,
+      keyBuckets: 8,
+      recordEncoding: 'json',
+    });
+    const apps = Array.from({ length: 20 }, (_, i) => `app-${i}`);
+    const series = apps.map((app) => ({ metric: 'container.cpu.usage', tags: { project: 'shop', app } }));
+    const keys = series.map((s) => seriesKey(s.metric, s.tags));
+    await ingest.publishColumns(
+      { series, ts: apps.map(() => 1), values: apps.map((_, i) => i) },
+      'http',
+      keys,
+    );
+    expect(published.length).toBeGreaterThan(1);
+    expect(published.every((m) => m.key?.startsWith('series-') && m.value[0] === '['.charCodeAt(0))).toBe(
+      true,
+    );
+    const points = published.flatMap((m) => decodePoints(m.value));
+    expect(points.map((p) => p.value).sort((x, y) => x - y)).toEqual(apps.map((_, i) => i));
   });
 
   it('keeps every point of a series under one key, in order, across batches', () => {
@@ -129,6 +158,61 @@ describe('createIngest on the embedded bus and store', () => {
           ],
         ],
         ['b', [[now, 3]]],
+      ]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('stores points published as columns, and turns them into points for its listeners', async () => {
+    const { bus, store, close } = await openBusAndStore();
+    try {
+      const ingest = createIngest({ bus, store, logger: silentLogger, instruments: noopInstruments });
+      const stored: MetricPoint[] = [];
+      ingest.onStored((points) => stored.push(...points));
+      await ingest.start();
+      const now = Math.floor(Date.now() / 10_000) * 10_000;
+      const a = { metric: 'container.cpu.usage', tags: Object.freeze({ project: 'shop', app: 'a' }) };
+      const b = { metric: 'container.cpu.usage', tags: Object.freeze({ project: 'shop', app: 'b' }) };
+      const keys = [a, b, a].map((s) => seriesKey(s.metric, s.tags));
+      await ingest.publishColumns(
+        { series: [a, b, a], ts: [now - 10_000, now, now], values: [1, 2, 3] },
+        'http',
+        keys,
+      );
+      // Then a record the consumer decodes (points), and one more as columns: one store write or more.
+      await ingest.publish([{ ...point('b', now + 10_000), value: 4 }], 'telnet');
+      await ingest.publishColumns(
+        { series: [b], ts: new Float64Array([now + 20_000]), values: [5] },
+        'http',
+        [keys[1]!],
+      );
+      await vi.waitFor(() => expect(stored).toHaveLength(5), { timeout: 5_000 });
+      await ingest.stop();
+      expect(stored.map((p) => [p.tags['app'], p.ts, p.value])).toEqual([
+        ['a', now - 10_000, 1],
+        ['b', now, 2],
+        ['a', now, 3],
+        ['b', now + 10_000, 4],
+        ['b', now + 20_000, 5],
+      ]);
+      const query = parseQueryBody(
+        {
+          start: now - 60_000,
+          end: now + 60_000,
+          queries: [
+            {
+              metric: 'container.cpu.usage',
+              aggregator: 'sum',
+              filters: [{ type: 'wildcard', tagk: 'app', filter: '*', groupBy: true }],
+            },
+          ],
+        },
+        now,
+      );
+      expect((await store.query(query)).map((r) => [r.tags['app'], r.dps.length])).toEqual([
+        ['a', 2],
+        ['b', 3],
       ]);
     } finally {
       await close();

@@ -5,16 +5,18 @@
  */
 import type { Logger } from '../core/logger.ts';
 import type { HubInstruments } from '../core/metrics.ts';
-import { type MetricPoint, seriesKey } from '../core/model.ts';
+import { type MetricPoint, type PointColumns, seriesKey } from '../core/model.ts';
 import type { BatchCommit, Bus, BusMessage, BusRecord, MetricStore, Subscription } from '../core/ports.ts';
+import { columnsOf, concatColumns, pointsOf } from './codec/point-columns.ts';
 import {
   decodePoints,
+  encodeBinaryColumns,
   encodeBinaryPoints,
   encodePoints,
   SeriesCache,
   safeSeriesKey,
 } from './codec/points-codec.ts';
-import { PublishedPoints } from './published-points.ts';
+import { type PublishedBatch, PublishedPoints } from './published-points.ts';
 
 export const METRICS_TOPIC = 'metrics';
 
@@ -47,6 +49,11 @@ export type Ingest = {
    * given, are the points' series keys (as `admitPoints` builds them from validated names).
    */
   publish(points: MetricPoint[], protocol: string, keys?: readonly string[]): Promise<void>;
+  /**
+   * `publish` for points as columns, with their series keys (as `admitColumns` gives them). The
+   * consumer then hands the same columns to the store, with no object a point on the way.
+   */
+  publishColumns(columns: PointColumns, protocol: string, keys: readonly string[]): Promise<void>;
   /** Starts moving points from the Bus into the store. */
   start(): Promise<void>;
   /** Called with each batch after it is stored (live pages, alerting). */
@@ -91,23 +98,40 @@ export function createIngest(options: IngestOptions): Ingest {
 
   async function writeBatch(fresh: BusRecord[]): Promise<void> {
     if (fresh.length === 0) return;
-    const points: MetricPoint[] = [];
+    const parts: PublishedBatch[] = [];
     for (const r of fresh) {
       try {
-        for (const p of published.take(r.value) ?? decodePoints(r.value, cache)) points.push(p);
+        parts.push(published.take(r.value) ?? decodePoints(r.value, cache));
       } catch (e) {
         instruments.recordsSkipped.inc({ topic });
         logger.error('skipped an undecodable bus record', { topic, offset: r.offset, err: e });
         await bus.deadLetter?.(r, `undecodable points record: ${(e as Error).message}`);
       }
     }
-    const last = fresh[fresh.length - 1]!;
-    const stream = `${topic}/${last.partition}`;
+    await writeParts(parts, fresh[fresh.length - 1]!);
+  }
+
+  /** Stores the points of the records up to `last`, then hands them to the listeners. */
+  async function writeParts(parts: PublishedBatch[], last: BusRecord): Promise<void> {
+    const checkpoint = { stream: `${topic}/${last.partition}`, offset: last.offset };
     const started = performance.now();
-    await store.write(points, { stream, offset: last.offset });
+    let points: MetricPoint[] | undefined;
+    let count: number;
+    if (store.writeColumns) {
+      const columns = concatColumns(parts.map((p) => (isPoints(p) ? columnsOf(p) : p)));
+      await store.writeColumns(columns, checkpoint);
+      count = columns.series.length;
+      if (listeners.size > 0)
+        points = parts.length === 1 && isPoints(parts[0]!) ? [...parts[0]] : pointsOf(columns);
+    } else {
+      points = parts.flatMap((p) => (isPoints(p) ? p : pointsOf(p)));
+      await store.write(points, checkpoint);
+      count = points.length;
+    }
     instruments.storeWriteSeconds.observe({}, (performance.now() - started) / 1000);
-    instruments.pointsStored.inc({}, points.length);
+    instruments.pointsStored.inc({}, count);
     stored.set(last.partition, last.offset);
+    if (points === undefined) return;
     for (const l of listeners) {
       try {
         l(points);
@@ -117,21 +141,37 @@ export function createIngest(options: IngestOptions): Ingest {
     }
   }
 
+  async function publish(points: MetricPoint[], protocol: string, keys?: readonly string[]): Promise<void> {
+    if (points.length === 0) return;
+    const records = toRecords(points, options.keyBuckets ?? 1, encoding, keys);
+    for (const r of records) published.add(r.message.value, r.points);
+    try {
+      await bus.publish(
+        topic,
+        records.map((r) => r.message),
+      );
+    } catch (e) {
+      for (const r of records) published.forget(r.message.value);
+      throw e;
+    }
+    instruments.pointsAccepted.inc({ protocol }, points.length);
+  }
+
   return {
-    async publish(points, protocol, keys) {
-      if (points.length === 0) return;
-      const records = toRecords(points, options.keyBuckets ?? 1, encoding, keys);
-      for (const r of records) published.add(r.message.value, r.points);
+    publish,
+    async publishColumns(columns, protocol, keys) {
+      if (columns.series.length === 0) return;
+      if (encoding !== 'binary' || (options.keyBuckets ?? 1) > 1)
+        return publish(pointsOf(columns), protocol, keys);
+      const record = encodeBinaryColumns(columns, keys);
+      published.add(record, columns);
       try {
-        await bus.publish(
-          topic,
-          records.map((r) => r.message),
-        );
+        await bus.publish(topic, [{ value: record }]);
       } catch (e) {
-        for (const r of records) published.forget(r.message.value);
+        published.forget(record);
         throw e;
       }
-      instruments.pointsAccepted.inc({ protocol }, points.length);
+      instruments.pointsAccepted.inc({ protocol }, columns.series.length);
     },
     async start() {
       subscription = await bus.subscribe({ topic, group, onBatch });
@@ -145,6 +185,10 @@ export function createIngest(options: IngestOptions): Ingest {
       await subscription?.close();
     },
   };
+}
+
+function isPoints(batch: PublishedBatch): batch is readonly MetricPoint[] {
+  return Array.isArray(batch);
 }
 
 /**

@@ -7,9 +7,12 @@
  * whichever process published a record (on Kafka another hub's records simply do not match).
  * Entries older than a match are dropped; at most `max` are kept, the oldest going first.
  */
-import type { MetricPoint } from '../core/model.ts';
+import type { MetricPoint, PointColumns } from '../core/model.ts';
 
-type Entry = { readonly bytes: Uint8Array; readonly points: readonly MetricPoint[] };
+/** What a record holds: its points, or the same as columns (`/api/put` through its thread). */
+export type PublishedBatch = readonly MetricPoint[] | PointColumns;
+
+type Entry = { readonly bytes: Uint8Array; readonly points: PublishedBatch };
 
 export class PublishedPoints {
   private entries: Entry[] = [];
@@ -27,7 +30,7 @@ export class PublishedPoints {
     return this.entries.length;
   }
 
-  add(bytes: Uint8Array, points: readonly MetricPoint[]): void {
+  add(bytes: Uint8Array, points: PublishedBatch): void {
     if (this.entries.length >= this.max) this.entries.shift();
     this.entries.push({ bytes, points });
   }
@@ -38,7 +41,7 @@ export class PublishedPoints {
   }
 
   /** The points of a record read back, if this process published these bytes lately. */
-  take(value: Uint8Array): readonly MetricPoint[] | undefined {
+  take(value: Uint8Array): PublishedBatch | undefined {
     const n = Math.min(this.lookahead, this.entries.length);
     for (let i = 0; i < n; i++) {
       const e = this.entries[i]!;

@@ -10,7 +10,7 @@
  *   validated name), so that the key reads back into the metric and tags unambiguously.
  */
 import { HubError } from '../../core/errors.ts';
-import { type MetricPoint, seriesKey, type Tags } from '../../core/model.ts';
+import { type MetricPoint, type PointColumns, seriesKey, type Tags } from '../../core/model.ts';
 
 export const BINARY_RECORD_VERSION = 2;
 const HEADER_BYTES = 5;
@@ -48,15 +48,27 @@ export function safeSeriesKey(p: MetricPoint): string | undefined {
  */
 export function encodeBinaryPoints(points: readonly MetricPoint[], keys: readonly string[]): Uint8Array {
   const n = points.length;
+  const ts = new Float64Array(n);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    ts[i] = points[i]!.ts;
+    values[i] = points[i]!.value;
+  }
+  return encodeBinaryColumns({ ts, values }, keys);
+}
+
+/** `encodeBinaryPoints` for points as columns. */
+export function encodeBinaryColumns(
+  columns: Pick<PointColumns, 'ts' | 'values'>,
+  keys: readonly string[],
+): Uint8Array {
+  const n = columns.ts.length;
   const text = textPieces(keys);
   let textBytes = 0;
   for (const piece of text) textBytes += Buffer.byteLength(piece);
   const numbers = new Float64Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const p = points[i]!;
-    numbers[i] = p.ts;
-    numbers[n + i] = p.value;
-  }
+  numbers.set(columns.ts);
+  numbers.set(columns.values, n);
   const out = Buffer.allocUnsafe(HEADER_BYTES + 16 * n + textBytes);
   out[0] = BINARY_RECORD_VERSION;
   out.writeUInt32LE(n, 1);

@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodePutBody } from './opentsdb-put.ts';
-import { createPutBodyDecoder } from './put-body-decoder.ts';
+import { pointsOf } from './point-columns.ts';
+import { createPutBodyDecoder as createColumnsDecoder } from './put-body-decoder.ts';
+
+/** The decoder, its columns turned into points to compare with the whole-body path. */
+const createPutBodyDecoder = (...args: Parameters<typeof createColumnsDecoder>) => {
+  const decode = createColumnsDecoder(...args);
+  return (body: Buffer) => {
+    const r = decode(body);
+    return r && { points: pointsOf(r.columns), errors: r.errors, reasons: r.reasons };
+  };
+};
 
 /** What the whole-body path gives: JSON.parse, then `decodePutBody`. */
 const reference = (body: Buffer) => decodePutBody(JSON.parse(body.toString('utf8')));

@@ -9,6 +9,9 @@
  * parsed alone with `JSON.parse` and goes through `decodePutPoint`, so its point or error is
  * exactly the one the whole-body path gives.
  *
+ * The good points come as columns (`PointColumns`): a point of a remembered series is its
+ * `KnownSeries`, its timestamp and its value, with no object made for it.
+ *
  * The result is undefined when the body is not a JSON array of objects (or one object) that this
  * scanner follows: nested values other than `tags`, a `tags` object whose values are not strings,
  * a number JSON does not allow, text after the end. The caller then takes the whole-body path,
@@ -18,12 +21,24 @@
  * bytes; the same series written with other spacing or key order is another entry, found valid
  * once more.
  */
-import { LIMITS, type MetricPoint, type Tags } from '../../core/model.ts';
+import { LIMITS, type MetricPoint, type PointColumns } from '../../core/model.ts';
+import type { AdmittableSeries } from '../admission.ts';
 import { decimalAt } from './decimal.ts';
-import { decodePutPoint, type PutDecoded, type RejectReason, reasonOf, toEpochMs } from './opentsdb-put.ts';
+import { decodePutPoint, type PutError, type RejectReason, reasonOf, toEpochMs } from './opentsdb-put.ts';
 import { type KnownSeries, SeriesMemory } from './series-memory.ts';
 
-export type PutBodyDecoder = (body: Buffer) => (PutDecoded & { reasons: RejectReason[] }) | undefined;
+/**
+ * A body's good points as columns, and its errors. The points of a remembered series share its
+ * `KnownSeries` (frozen tags, and admission's verdict once given); a point parsed alone is its own
+ * series object.
+ */
+export type PutColumnsDecoded = {
+  columns: PointColumns & { readonly series: readonly AdmittableSeries[] };
+  errors: PutError[];
+  reasons: RejectReason[];
+};
+
+export type PutBodyDecoder = (body: Buffer) => PutColumnsDecoded | undefined;
 
 const SPACE = 0x20;
 const TAB = 0x09;
@@ -140,8 +155,10 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
   const memory = new SeriesMemory(maxSeries);
 
   return (b) => {
-    const points: MetricPoint[] = [];
-    const errors: PutDecoded['errors'] = [];
+    const series: AdmittableSeries[] = [];
+    const tsColumn: number[] = [];
+    const values: number[] = [];
+    const errors: PutError[] = [];
     const reasons: RejectReason[] = [];
 
     const decodeAlone = (start: number, end: number): MetricPoint | undefined => {
@@ -152,8 +169,11 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
         throw NOT_FOLLOWED;
       }
       const r = decodePutPoint(item, maxTags);
-      if (r.point) points.push(r.point);
-      else {
+      if (r.point) {
+        series.push(r.point);
+        tsColumn.push(r.point.ts);
+        values.push(r.point.value);
+      } else {
         errors.push({ datapoint: item, error: r.error!.message });
         reasons.push(reasonOf(r.error!));
       }
@@ -225,21 +245,23 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
         decodeAlone(start, i);
         return i;
       }
-      const series =
+      const known =
         tagsOf !== undefined && memory.metricAt(b, mStart, mEnd, tagsOf)
           ? tagsOf
           : memory.find(b, mStart, mEnd, tStart, tEnd, predicted !== undefined);
-      if (series === undefined) {
+      if (known === undefined) {
         const p = decodeAlone(start, i);
         if (p) memory.follow(memory.remember(b, mStart, mEnd, tStart, tEnd, p.metric, p.tags));
         return i;
       }
-      memory.follow(series);
+      memory.follow(known);
       const value = decimalAt(b, vStart, vEnd);
       const ts = Number.isFinite(value) ? toEpochMs(decimalAt(b, tsStart, tsEnd)) : undefined;
-      if (ts !== undefined && Number.isInteger(ts) && ts >= LIMITS.minTs && ts <= LIMITS.maxTs)
-        points.push({ metric: series.metric, tags: series.tags as Tags, ts, value });
-      else decodeAlone(start, i);
+      if (ts !== undefined && Number.isInteger(ts) && ts >= LIMITS.minTs && ts <= LIMITS.maxTs) {
+        series.push(known);
+        tsColumn.push(ts);
+        values.push(value);
+      } else decodeAlone(start, i);
       return i;
     };
 
@@ -259,7 +281,7 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
           }
       } else i = element(i);
       if (skipSpace(b, i) !== b.length) return undefined;
-      return { points, errors, reasons };
+      return { columns: { series, ts: tsColumn, values }, errors, reasons };
     } catch (e) {
       if (e instanceof NotFollowed) return undefined;
       throw e;

@@ -22,6 +22,8 @@ export type KnownSeries = {
   next: KnownSeries | undefined;
   /** The series of the point that came after one of this series last time. */
   follower: KnownSeries | undefined;
+  /** Its series key once ingest admission let it in (`admitColumns`), which it does for good. */
+  admittedKey: string | undefined;
 };
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -117,6 +119,7 @@ export class SeriesMemory {
       tags: Object.freeze({ ...tags }),
       next: this.byHash.get(h),
       follower: undefined,
+      admittedKey: undefined,
     };
     this.byHash.set(h, entry);
     this.count++;

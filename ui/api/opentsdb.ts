@@ -11,9 +11,9 @@ import type { HubInstruments } from '../../core/metrics.ts';
 import type { MetricPoint, Tags } from '../../core/model.ts';
 import type { MetricStore, ProjectScope } from '../../core/ports.ts';
 import { AGGREGATORS, type MetricQuery } from '../../core/query.ts';
-import { admitPoints } from '../../pipeline/admission.ts';
-import { decodePutBody } from '../../pipeline/codec/opentsdb-put.ts';
-import { createPutBodyDecoder } from '../../pipeline/codec/put-body-decoder.ts';
+import { admitColumns, admitPoints, type Refused } from '../../pipeline/admission.ts';
+import { decodePutBody, type PutDecoded, type RejectReason } from '../../pipeline/codec/opentsdb-put.ts';
+import { createPutBodyDecoder, type PutColumnsDecoded } from '../../pipeline/codec/put-body-decoder.ts';
 import type { Ingest } from '../../pipeline/ingest.ts';
 import type { CardinalityLimiter, RateLimiter } from '../../pipeline/limits.ts';
 import { parseQueryBody, parseQueryParams } from '../../pipeline/query/parse.ts';
@@ -31,6 +31,11 @@ export type OpenTsdbApiOptions = {
   rateLimiter: RateLimiter;
   cardinality: CardinalityLimiter;
 };
+
+/** A body decoded by the scanner (columns), or parsed whole (points). */
+type DecodedPut =
+  | (PutDecoded & { reasons: RejectReason[]; columns?: undefined })
+  | (PutColumnsDecoded & { points?: undefined });
 
 /** What a principal may see of the metric store. */
 export function scopeOf(p: Principal): ProjectScope | undefined {
@@ -98,8 +103,21 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
   const read = auth.need('read');
 
   const decodeBody = createPutBodyDecoder(options.maxTags);
+
+  /** Admits the points the principal may write and publishes them; the points refused. */
+  async function admitAndPublish(decoded: DecodedPut, principal: Principal): Promise<Refused[]> {
+    if (decoded.columns) {
+      const { admitted, keys, refused } = admitColumns(decoded.columns, principal, options.cardinality);
+      await ingest.publishColumns(admitted, 'http', keys);
+      return refused;
+    }
+    const { admitted, keys, refused } = admitPoints(decoded.points, principal, options.cardinality);
+    await ingest.publish(admitted, 'http', keys);
+    return refused;
+  }
+
   router.post('/api/put', auth.need('ingest'), raw, async (req, res) => {
-    let decoded = Buffer.isBuffer(req.body) ? decodeBody(req.body) : undefined;
+    let decoded: DecodedPut | undefined = Buffer.isBuffer(req.body) ? decodeBody(req.body) : undefined;
     if (!decoded) {
       let body: unknown;
       try {
@@ -110,13 +128,14 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
       }
       decoded = decodePutBody(body, options.maxTags);
     }
-    if (decoded.points.length === 0 && decoded.errors.length === 0)
+    const count = decoded.columns ? decoded.columns.series.length : decoded.points.length;
+    if (count === 0 && decoded.errors.length === 0)
       return openTsdbError(res, 400, 'No datapoints found in content');
     const principal = principalOf(res);
     const key = principal.tokenId ?? `${principal.kind}:${principal.name}`;
-    if (!options.rateLimiter.take(key, decoded.points.length)) {
-      instruments.pointsRejected.inc({ protocol: 'http', reason: 'rate_limited' }, decoded.points.length);
-      res.setHeader('Retry-After', String(options.rateLimiter.retryAfter(key, decoded.points.length)));
+    if (!options.rateLimiter.take(key, count)) {
+      instruments.pointsRejected.inc({ protocol: 'http', reason: 'rate_limited' }, count);
+      res.setHeader('Retry-After', String(options.rateLimiter.retryAfter(key, count)));
       return openTsdbError(
         res,
         429,
@@ -124,17 +143,17 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
         'Slow down, or raise limits.ingestPointsPerSecond',
       );
     }
-    const { admitted: points, keys, refused } = admitPoints(decoded.points, principal, options.cardinality);
+    const refused = await admitAndPublish(decoded, principal);
     const errors = [
       ...decoded.errors,
       ...refused.map((r) => ({ datapoint: toDatapoint(r.point), error: r.error })),
     ];
     for (const reason of [...decoded.reasons, ...refused.map((r) => r.reason)])
       instruments.pointsRejected.inc({ protocol: 'http', reason });
-    await ingest.publish(points, 'http', keys);
     const details = 'details' in req.query;
     const summary = 'summary' in req.query;
     const failed = errors.length;
+    const success = count - refused.length;
     if (!details && !summary) {
       if (failed > 0)
         return openTsdbError(
@@ -145,7 +164,7 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
         );
       return res.status(204).end();
     }
-    const answer = details ? { errors, failed, success: points.length } : { failed, success: points.length };
+    const answer = details ? { errors, failed, success } : { failed, success };
     res.status(failed > 0 ? 400 : 200).json(answer);
   });
 

@@ -2,9 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../../core/clock.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { MetricPoint } from '../../../core/model.ts';
+import type { MetricPoint, PointColumns } from '../../../core/model.ts';
 import type { MetricStore, ProjectScope, WriteCheckpoint } from '../../../core/ports.ts';
 import type { MetricQuery, RawSeries, SeriesResult, SubQuery } from '../../../core/query.ts';
+import { columnsOf } from '../../codec/point-columns.ts';
 import { evaluateQuery } from '../../query/evaluate.ts';
 import { compileFilters } from '../../query/filters.ts';
 import { encodeChunk } from './chunk-codec.ts';
@@ -85,9 +86,8 @@ export async function createEmbeddedMetricStore(
   const chunkPoints = options.chunkPoints ?? 240;
   const stragglers = options.stragglers ?? 16;
   // Series written in step (every container's metrics, every 10 s) would fill their chunks in the
-  // same batch and seal them all at once: the main thread stops for tens of ms (3,000 series: 50–100
-  // ms, the chunk codec, every 40 minutes of their points). Each series
-  // seals at its own phase, `sid % sealSpread` points later.
+  // same batch and seal them all at once: the main thread stopped for 50–100 ms at 3,000 series
+  // (the chunk codec). Each series seals at its own phase, `sid % sealSpread` points later.
   const sealSpread = Math.max(1, options.sealSpread ?? Math.floor(chunkPoints / 8));
   const maxOpenPoints = options.maxOpenPoints ?? 4_000_000;
   const maxOpenMs = options.maxOpenMs ?? 30 * MINUTE;
@@ -180,7 +180,8 @@ export async function createEmbeddedMetricStore(
     return late;
   }
 
-  function write(points: MetricPoint[], checkpoint?: WriteCheckpoint): Promise<void> {
+  function write(columns: PointColumns, checkpoint?: WriteCheckpoint): Promise<void> {
+    const { series, ts, values } = columns;
     return queue.run(async () => {
       const pin = checkpoint
         ? open.pin(
@@ -189,20 +190,22 @@ export async function createEmbeddedMetricStore(
           )
         : undefined;
       const now = clock.now();
-      const sids = new Array<number>(points.length);
+      const n = series.length;
+      const sids = new Array<number>(n);
       const sealing = new Map<number, number>();
       const candidates: { sid: number; ts: number; value: number }[] = [];
-      for (let i = 0; i < points.length; i++) {
-        const p = points[i]!;
-        const r = index.resolve(p.metric, p.tags);
+      for (let i = 0; i < n; i++) {
+        const s = series[i]!;
+        const r = index.resolve(s.metric, s.tags);
         if (r.created) unsaved.push(r.entry);
         const sid = r.entry.id;
         sids[i] = sid;
-        if (p.ts <= (sealed[sid] ?? Number.NEGATIVE_INFINITY)) {
-          candidates.push({ sid, ts: p.ts, value: p.value });
+        const t = ts[i]!;
+        if (t <= (sealed[sid] ?? Number.NEGATIVE_INFINITY)) {
+          candidates.push({ sid, ts: t, value: values[i]! });
           continue;
         }
-        const size = open.add(sid, p.ts, p.value, pin, now);
+        const size = open.add(sid, t, values[i]!, pin, now);
         // Without a checkpoint nothing on the bus holds the point: it is sealed at once. Else
         // the newest points stay open a while, for the stragglers of concurrent writers.
         if (!checkpoint) sealing.set(sid, Number.POSITIVE_INFINITY);
@@ -219,7 +222,7 @@ export async function createEmbeddedMetricStore(
       }
       await commit(sealing, await latePoints(candidates), streams);
       if (checkpoint) lastOffset.set(checkpoint.stream, checkpoint.offset);
-      for (let i = 0; i < points.length; i++) hot.add(sids[i]!, points[i]!.ts, points[i]!.value);
+      for (let i = 0; i < n; i++) hot.add(sids[i]!, ts[i]!, values[i]!);
     });
   }
 
@@ -367,7 +370,8 @@ export async function createEmbeddedMetricStore(
       : () => {};
 
   return {
-    write,
+    write: (points: MetricPoint[], checkpoint?: WriteCheckpoint) => write(columnsOf(points), checkpoint),
+    writeColumns: write,
     checkpoint: (stream) => duck.checkpoint(stream),
     durableUpTo: (stream) => open.resumeFrom(stream, lastOffset.get(stream) ?? -1),
     query,

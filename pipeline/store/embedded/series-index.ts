@@ -23,7 +23,7 @@ export class SeriesIndex {
    * The entry of a series, and whether it is new. A frozen tags object (as the bus decoder shares
    * among the points of a series) is remembered, so its next points skip building the key.
    */
-  resolve(metric: string, tags: Tags): { entry: SeriesEntry; created: boolean } {
+  resolve(metric: string, tags: Readonly<Tags>): { entry: SeriesEntry; created: boolean } {
     const known = this.byTags.get(tags);
     if (known !== undefined && known.metric === metric) return { entry: known, created: false };
     const frozen = Object.isFrozen(tags);
