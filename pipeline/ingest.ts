@@ -121,8 +121,8 @@ export function createIngest(options: IngestOptions): Ingest {
       const columns = concatColumns(parts.map((p) => (isPoints(p) ? columnsOf(p) : p)));
       await store.writeColumns(columns, checkpoint);
       count = columns.series.length;
-      if (listeners.size > 0)
-        points = parts.length === 1 && isPoints(parts[0]!) ? [...parts[0]] : pointsOf(columns);
+      // Points made only for the parts that came as columns.
+      if (listeners.size > 0) points = parts.flatMap((p) => (isPoints(p) ? p : pointsOf(p)));
     } else {
       points = parts.flatMap((p) => (isPoints(p) ? p : pointsOf(p)));
       await store.write(points, checkpoint);
