@@ -18,6 +18,7 @@ import {
   type SealedChunk,
 } from './duck-points.ts';
 import { HotWindow } from './hot-window.ts';
+import { type Candidate, latePoints } from './late-points.ts';
 import { OpenChunks, type Taken } from './open-chunks.ts';
 import { type SeriesEntry, SeriesIndex } from './series-index.ts';
 import { inScope, lookup, suggest } from './series-lookup.ts';
@@ -150,36 +151,6 @@ export async function createEmbeddedMetricStore(
     for (const c of chunks) sealed[c.sid] = Math.max(c.t1, sealed[c.sid] ?? Number.NEGATIVE_INFINITY);
   }
 
-  /**
-   * The points among `candidates` (at or before their series' last seal) that the store does not
-   * hold yet, the last of a batch winning.
-   */
-  async function latePoints(candidates: { sid: number; ts: number; value: number }[]): Promise<Columns> {
-    const late: Columns = { sid: [], ts: [], value: [] };
-    if (candidates.length === 0) return late;
-    const last = new Map<string, { sid: number; ts: number; value: number }>();
-    for (const c of candidates) last.set(`${c.sid}:${c.ts}`, c);
-    /** Durable values older than the hot window, read from the file in one go. */
-    const older = new Map<string, number>();
-    const cold = [...last.values()].filter((c) => c.ts < hot.from);
-    if (cold.length > 0) {
-      const sids = [...new Set(cold.map((c) => c.sid))];
-      let from = Number.POSITIVE_INFINITY;
-      for (const c of cold) if (c.ts < from) from = c.ts;
-      const stored = await duck.readRaw(sids, from, hot.from - 1);
-      for (let i = 0; i < stored.ts.length; i++)
-        older.set(`${stored.sid[i]}:${stored.ts[i]}`, stored.value[i]!);
-    }
-    for (const [key, c] of last) {
-      const held = c.ts >= hot.from ? hot.valueAt(c.sid, c.ts) : older.get(key);
-      if (held !== undefined && Object.is(held, c.value)) continue;
-      late.sid.push(c.sid);
-      late.ts.push(c.ts);
-      late.value.push(c.value);
-    }
-    return late;
-  }
-
   function write(columns: PointColumns, checkpoint?: WriteCheckpoint): Promise<void> {
     const { series, ts, values } = columns;
     return queue.run(async () => {
@@ -193,7 +164,7 @@ export async function createEmbeddedMetricStore(
       const n = series.length;
       const sids = new Array<number>(n);
       const sealing = new Map<number, number>();
-      const candidates: { sid: number; ts: number; value: number }[] = [];
+      const candidates: Candidate[] = [];
       for (let i = 0; i < n; i++) {
         const s = series[i]!;
         const r = index.resolve(s.metric, s.tags);
@@ -220,7 +191,7 @@ export async function createEmbeddedMetricStore(
         });
         for (const sid of open.series()) sealing.set(sid, Number.POSITIVE_INFINITY);
       }
-      await commit(sealing, await latePoints(candidates), streams);
+      await commit(sealing, await latePoints(candidates, hot, duck), streams);
       if (checkpoint) lastOffset.set(checkpoint.stream, checkpoint.offset);
       for (let i = 0; i < n; i++) hot.add(sids[i]!, ts[i]!, values[i]!);
     });
