@@ -9,7 +9,7 @@
  */
 import type { MetricPoint, PointColumns } from '../core/model.ts';
 
-/** What a record holds: its points, or the same as columns (`/api/put` through its thread). */
+/** What a record holds: its points, or the same as columns (`/api/put`, through `publishColumns`). */
 export type PublishedBatch = readonly MetricPoint[] | PointColumns;
 
 type Entry = { readonly bytes: Uint8Array; readonly points: PublishedBatch };

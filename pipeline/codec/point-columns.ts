@@ -1,7 +1,7 @@
 /**
- * Batches of points as columns (`PointColumns`, core/model.ts). The `/api/put` decoding thread
- * hands its batches over in this form, and they travel so to the store: an object a point that
- * lives across the bus append is what the garbage collector promotes and later compacts.
+ * Batches of points as columns (`PointColumns`, core/model.ts). The `/api/put` body scanner hands
+ * its batches over in this form, and they travel so to the store: an object a point that lives
+ * across the bus append is what the garbage collector promotes and later compacts.
  */
 import type { MetricPoint, PointColumns, PointSeries, Tags } from '../../core/model.ts';
 
