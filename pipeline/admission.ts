@@ -1,6 +1,7 @@
 /** Which decoded points a caller may write: its projects only, within each project's series limit. */
 import { canWriteProject, type Principal } from '../core/auth.ts';
 import type { MetricPoint, PointColumns, PointSeries } from '../core/model.ts';
+import { columnsOf } from './codec/point-columns.ts';
 import type { CardinalityLimiter } from './limits.ts';
 
 export type Refused = { point: MetricPoint; error: string; reason: 'forbidden' | 'cardinality' };
@@ -14,23 +15,9 @@ export function admitPoints(
   principal: Principal,
   cardinality: CardinalityLimiter,
 ): { admitted: MetricPoint[]; keys: string[]; refused: Refused[] } {
-  const admitted: MetricPoint[] = [];
-  const keys: string[] = [];
-  const refused: Refused[] = [];
-  for (const p of points) {
-    const project = p.tags['project'];
-    if (!canWriteProject(principal, project)) {
-      refused.push(forbidden(p, principal));
-      continue;
-    }
-    const key = cardinality.admitSeries(p.metric, p.tags);
-    if (key === undefined) refused.push(overLimit(p));
-    else {
-      admitted.push(p);
-      keys.push(key);
-    }
-  }
-  return { admitted, keys, refused };
+  // Points are their own series objects: the admitted series are the admitted points.
+  const { admitted, keys, refused } = admitColumns(columnsOf(points), principal, cardinality);
+  return { admitted: admitted.series as MetricPoint[], keys, refused };
 }
 
 /**

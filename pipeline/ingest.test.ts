@@ -6,6 +6,7 @@ import { systemClock } from '../core/clock.ts';
 import { silentLogger } from '../core/logger.ts';
 import { noopInstruments } from '../core/metrics.ts';
 import { type MetricPoint, seriesKey } from '../core/model.ts';
+import type { BusRecord } from '../core/ports.ts';
 import { createEmbeddedBus } from './bus/embedded/embedded-bus.ts';
 import { BINARY_RECORD_VERSION, decodePoints, encodePoints } from './codec/points-codec.ts';
 import { createIngest, METRICS_TOPIC, toMessages } from './ingest.ts';
@@ -38,35 +39,6 @@ describe('toMessages', () => {
     const [message] = toMessages([point('a', 1), odd], 1, 'binary');
     expect(message!.value[0]).toBe('['.charCodeAt(0));
     expect(decodePoints(message!.value)).toEqual([point('a', 1), odd]);
-  });
-
-  it('spreads points published as columns over keys as it does points (Kafka)', async () => {
-    const published: { key?: string; value: Uint8Array }[] = [];
-    const bus = {
-      publish: async (_t: string, m: { key?: string; value: Uint8Array }[]) => void published.push(...m),
-    };
-    const ingest = createIngest({
-      bus: bus as never,
-      store: {} as never,
-      logger: silentLogger,
-      instruments: noopInstruments,
-      keyBuckets: 8,
-      recordEncoding: 'json',
-    });
-    const apps = Array.from({ length: 20 }, (_, i) => `app-${i}`);
-    const series = apps.map((app) => ({ metric: 'container.cpu.usage', tags: { project: 'shop', app } }));
-    const keys = series.map((s) => seriesKey(s.metric, s.tags));
-    await ingest.publishColumns(
-      { series, ts: apps.map(() => 1), values: apps.map((_, i) => i) },
-      'http',
-      keys,
-    );
-    expect(published.length).toBeGreaterThan(1);
-    expect(published.every((m) => m.key?.startsWith('series-') && m.value[0] === '['.charCodeAt(0))).toBe(
-      true,
-    );
-    const points = published.flatMap((m) => decodePoints(m.value));
-    expect(points.map((p) => p.value).sort((x, y) => x - y)).toEqual(apps.map((_, i) => i));
   });
 
   it('keeps every point of a series under one key, in order, across batches', () => {
@@ -214,6 +186,41 @@ describe('createIngest on the embedded bus and store', () => {
         ['a', 2],
         ['b', 3],
       ]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('spreads points published as columns over keys as it does points (JSON records, as on Kafka)', async () => {
+    const { bus, store, close } = await openBusAndStore();
+    try {
+      const ingest = createIngest({
+        bus,
+        store,
+        logger: silentLogger,
+        instruments: noopInstruments,
+        keyBuckets: 8,
+        recordEncoding: 'json',
+      });
+      const apps = Array.from({ length: 20 }, (_, i) => `app-${i}`);
+      const series = apps.map((app) => ({ metric: 'container.cpu.usage', tags: { project: 'shop', app } }));
+      const keys = series.map((s) => seriesKey(s.metric, s.tags));
+      const columns = { series, ts: apps.map(() => 1), values: apps.map((_, i) => i) };
+      await ingest.publishColumns(columns, 'http', keys);
+      const read: BusRecord[] = [];
+      const reader = await bus.subscribe({
+        topic: METRICS_TOPIC,
+        group: 'reader',
+        onBatch: async (records) => {
+          read.push(...records);
+          return undefined;
+        },
+      });
+      await vi.waitFor(() => expect(read.length).toBeGreaterThan(1), { timeout: 5_000 });
+      await reader.close();
+      expect(read.every((r) => r.key?.startsWith('series-') && r.value[0] === '['.charCodeAt(0))).toBe(true);
+      const points = read.flatMap((r) => decodePoints(r.value));
+      expect(points.map((p) => p.value).sort((x, y) => x - y)).toEqual(apps.map((_, i) => i));
     } finally {
       await close();
     }

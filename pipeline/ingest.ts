@@ -115,16 +115,17 @@ export function createIngest(options: IngestOptions): Ingest {
   async function writeParts(parts: PublishedBatch[], last: BusRecord): Promise<void> {
     const checkpoint = { stream: `${topic}/${last.partition}`, offset: last.offset };
     const started = performance.now();
+    // Points made only for the parts that came as columns.
+    const pointsOfParts = () => parts.flatMap((p) => (isPoints(p) ? p : pointsOf(p)));
     let points: MetricPoint[] | undefined;
     let count: number;
     if (store.writeColumns) {
       const columns = concatColumns(parts.map((p) => (isPoints(p) ? columnsOf(p) : p)));
       await store.writeColumns(columns, checkpoint);
       count = columns.series.length;
-      // Points made only for the parts that came as columns.
-      if (listeners.size > 0) points = parts.flatMap((p) => (isPoints(p) ? p : pointsOf(p)));
+      if (listeners.size > 0) points = pointsOfParts();
     } else {
-      points = parts.flatMap((p) => (isPoints(p) ? p : pointsOf(p)));
+      points = pointsOfParts();
       await store.write(points, checkpoint);
       count = points.length;
     }

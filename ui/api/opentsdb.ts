@@ -11,8 +11,9 @@ import type { HubInstruments } from '../../core/metrics.ts';
 import type { MetricPoint, Tags } from '../../core/model.ts';
 import type { MetricStore, ProjectScope } from '../../core/ports.ts';
 import { AGGREGATORS, type MetricQuery } from '../../core/query.ts';
-import { admitColumns, admitPoints, type Refused } from '../../pipeline/admission.ts';
-import { decodePutBody, type PutDecoded, type RejectReason } from '../../pipeline/codec/opentsdb-put.ts';
+import { admitColumns } from '../../pipeline/admission.ts';
+import { decodePutBody } from '../../pipeline/codec/opentsdb-put.ts';
+import { columnsOf } from '../../pipeline/codec/point-columns.ts';
 import { createPutBodyDecoder, type PutColumnsDecoded } from '../../pipeline/codec/put-body-decoder.ts';
 import type { Ingest } from '../../pipeline/ingest.ts';
 import type { CardinalityLimiter, RateLimiter } from '../../pipeline/limits.ts';
@@ -31,11 +32,6 @@ export type OpenTsdbApiOptions = {
   rateLimiter: RateLimiter;
   cardinality: CardinalityLimiter;
 };
-
-/** A body decoded by the scanner (columns), or parsed whole (points). */
-type DecodedPut =
-  | (PutDecoded & { reasons: RejectReason[]; columns?: undefined })
-  | (PutColumnsDecoded & { points?: undefined });
 
 /** What a principal may see of the metric store. */
 export function scopeOf(p: Principal): ProjectScope | undefined {
@@ -104,20 +100,8 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
 
   const decodeBody = createPutBodyDecoder(options.maxTags);
 
-  /** Admits the points the principal may write and publishes them; the points refused. */
-  async function admitAndPublish(decoded: DecodedPut, principal: Principal): Promise<Refused[]> {
-    if (decoded.columns) {
-      const { admitted, keys, refused } = admitColumns(decoded.columns, principal, options.cardinality);
-      await ingest.publishColumns(admitted, 'http', keys);
-      return refused;
-    }
-    const { admitted, keys, refused } = admitPoints(decoded.points, principal, options.cardinality);
-    await ingest.publish(admitted, 'http', keys);
-    return refused;
-  }
-
   router.post('/api/put', auth.need('ingest'), raw, async (req, res) => {
-    let decoded: DecodedPut | undefined = Buffer.isBuffer(req.body) ? decodeBody(req.body) : undefined;
+    let decoded: PutColumnsDecoded | undefined = Buffer.isBuffer(req.body) ? decodeBody(req.body) : undefined;
     if (!decoded) {
       let body: unknown;
       try {
@@ -126,9 +110,10 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
         instruments.pointsRejected.inc({ protocol: 'http', reason: 'format' });
         return openTsdbError(res, 400, (e as HubError).message);
       }
-      decoded = decodePutBody(body, options.maxTags);
+      const { points, errors, reasons } = decodePutBody(body, options.maxTags);
+      decoded = { columns: columnsOf(points), errors, reasons };
     }
-    const count = decoded.columns ? decoded.columns.series.length : decoded.points.length;
+    const count = decoded.columns.series.length;
     if (count === 0 && decoded.errors.length === 0)
       return openTsdbError(res, 400, 'No datapoints found in content');
     const principal = principalOf(res);
@@ -143,7 +128,8 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
         'Slow down, or raise limits.ingestPointsPerSecond',
       );
     }
-    const refused = await admitAndPublish(decoded, principal);
+    const { admitted, keys, refused } = admitColumns(decoded.columns, principal, options.cardinality);
+    await ingest.publishColumns(admitted, 'http', keys);
     const errors = [
       ...decoded.errors,
       ...refused.map((r) => ({ datapoint: toDatapoint(r.point), error: r.error })),
