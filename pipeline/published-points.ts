@@ -45,7 +45,7 @@ export class PublishedPoints {
     const n = Math.min(this.lookahead, this.entries.length);
     for (let i = 0; i < n; i++) {
       const e = this.entries[i]!;
-      if (e.bytes.length === value.length && Buffer.compare(e.bytes, value) === 0) {
+      if (e.bytes === value || (e.bytes.length === value.length && Buffer.compare(e.bytes, value) === 0)) {
         this.entries.splice(0, i + 1);
         return e.points;
       }

@@ -1,10 +1,10 @@
 /**
  * The newest records of a topic, kept in memory as they were appended, so that a subscriber that
  * keeps up reads them from here instead of reading back and checking (CRC) the bytes it was just
- * written from: what a broker's page cache does for Kafka consumers. Values are views of the very
- * buffers written to the segment (readers must not write into them, as with records read from
- * disk, whose buffer is shared by the batch). Bounded by frame bytes; older records are read from
- * disk.
+ * written from: what a broker's page cache does for Kafka consumers. Values are the bytes written
+ * to the segment: readers must not write into them (as with records read from disk, whose buffer
+ * is shared by the batch), nor may their publisher once it has published them. Bounded by frame
+ * bytes; older records are read from disk.
  */
 import type { BusRecord } from '../../../core/ports.ts';
 

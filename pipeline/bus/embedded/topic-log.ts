@@ -174,7 +174,9 @@ export class TopicLog {
           partition: 0,
           offset: this.end + k - i,
           ts,
-          value: data.subarray(valueEnd - m.value.length, valueEnd),
+          // The publisher's own bytes where they are a Buffer, as those read from disk are: equal
+          // to the segment's, and a publisher can tell its record back by identity.
+          value: Buffer.isBuffer(m.value) ? m.value : data.subarray(valueEnd - m.value.length, valueEnd),
         };
         if (m.key !== undefined) record.key = m.key;
         if (m.headers !== undefined) record.headers = { ...m.headers };
