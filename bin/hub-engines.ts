@@ -31,7 +31,9 @@ export type Engines = {
    * Kafka keeps the JSON records its README documents for other consumers (points and spans); the
    * embedded bus carries the binary versions.
    */
-  recordEncoding: RecordEncoding;
+  recordEncoding: 'binary' | 'json';
+  /** Points records: on the embedded bus, which this hub alone writes and reads, v3 (series refs). */
+  pointsEncoding: RecordEncoding;
 };
 
 export async function openEngines(config: HubConfig, clock: Clock, logger: Logger): Promise<Engines> {
@@ -45,6 +47,7 @@ export async function openEngines(config: HubConfig, clock: Clock, logger: Logge
       // Kafka: a series keeps to one partition; hubs of one group share the partitions.
       keyBuckets: kafka ? config.bus.kafka.partitions * 4 : 1,
       recordEncoding: kafka ? 'json' : 'binary',
+      pointsEncoding: kafka ? 'json' : 'refs',
       groups: kafka
         ? {
             metrics: config.bus.kafka.group,

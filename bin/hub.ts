@@ -97,7 +97,11 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     );
   const selfMetrics = createSelfMetrics();
   const { instruments } = selfMetrics;
-  const { bus, store, keyBuckets, groups, recordEncoding } = await openEngines(config, clock, logger);
+  const { bus, store, keyBuckets, groups, recordEncoding, pointsEncoding } = await openEngines(
+    config,
+    clock,
+    logger,
+  );
   selfMetrics.watch(bus, store);
   // Hubs sharing a Kafka broker elect one to run the alert rules' notifications and the platform's
   // scaling; a hub on the embedded bus is alone and always leads.
@@ -118,7 +122,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     logger: logger.child({ component: 'ingest' }),
     instruments,
     keyBuckets,
-    recordEncoding,
+    recordEncoding: pointsEncoding,
     group: groups.metrics,
   });
   await ingest.start();

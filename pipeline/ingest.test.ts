@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../core/clock.ts';
-import { silentLogger } from '../core/logger.ts';
+import { createMemoryLogger, silentLogger } from '../core/logger.ts';
 import { noopInstruments } from '../core/metrics.ts';
 import { type MetricPoint, seriesKey } from '../core/model.ts';
 import type { BusRecord } from '../core/ports.ts';
 import { createEmbeddedBus } from './bus/embedded/embedded-bus.ts';
 import { BINARY_RECORD_VERSION, decodePoints, encodePoints } from './codec/points-codec.ts';
+import { isRefRecord } from './codec/series-refs.ts';
 import { createIngest, METRICS_TOPIC, toMessages } from './ingest.ts';
 import { parseQueryBody } from './query/parse.ts';
 import {
@@ -252,6 +253,81 @@ describe('createIngest on the embedded bus and store', () => {
       await vi.waitFor(async () => expect(await committed()).toBe(6), { timeout: 5_000 });
       await ingest.stop();
     } finally {
+      await close();
+    }
+  });
+
+  it('commits v3 records only where an epoch begins, so a consumer resuming there decodes them all', async () => {
+    const { bus, store, close } = await openBusAndStore({ chunkPoints: 3, stragglers: 0, sealSpread: 1 });
+    const dirB = await mkdtemp(join(tmpdir(), 'ingest-b-'));
+    const storeB = await createEmbeddedMetricStore({
+      dataDir: dirB,
+      clock: systemClock,
+      logger: silentLogger,
+      maintenanceIntervalMs: 0,
+    });
+    try {
+      // Two series, a point of each a record: an epoch is 16 points (8 a series), 8 records.
+      const options = {
+        bus,
+        logger: silentLogger,
+        instruments: noopInstruments,
+        recordEncoding: 'refs' as const,
+      };
+      const first = createIngest({ ...options, store, epochPoints: 1 });
+      let stored = 0;
+      first.onStored((points) => {
+        stored += points.length;
+      });
+      await first.start();
+      const now = Math.floor(Date.now() / 10_000) * 10_000;
+      // One record a store write, as in the test above.
+      for (let step = 0; step < 20; step++) {
+        await first.publish([point('a', now + step * 10_000), point('b', now + step * 10_000)], 'http');
+        await vi.waitFor(() => expect(stored).toBe(2 * (step + 1)), { timeout: 5_000 });
+      }
+      await first.stop();
+
+      const records: BusRecord[] = [];
+      const probe = await bus.subscribe({
+        topic: METRICS_TOPIC,
+        group: 'probe',
+        onBatch: async (batch) => {
+          records.push(...batch);
+        },
+      });
+      await vi.waitFor(() => expect(records).toHaveLength(20), { timeout: 5_000 });
+      await probe.close();
+      expect(records.every((r) => isRefRecord(r.value))).toBe(true);
+      const epochOf = (r: BusRecord) => Buffer.from(r.value).readUInt32LE(1);
+      const starts = records
+        .filter((r, i) => i === 0 || epochOf(r) !== epochOf(records[i - 1]!))
+        .map((r) => r.offset);
+      expect(starts).toEqual([0, 8, 16]);
+      // The store sealed chunks into the second and third epochs; the group committed at a start.
+      const committed = (await bus.stats())
+        .find((t) => t.topic === METRICS_TOPIC)!
+        .groups.find((g) => g.group === 'metric-store')!.committed;
+      expect(starts.slice(1)).toContain(committed);
+
+      // Another process resumes the group at the committed offset, with a store of its own.
+      const logger = createMemoryLogger();
+      const second = createIngest({ ...options, logger, store: storeB });
+      const resumed: MetricPoint[] = [];
+      second.onStored((points) => resumed.push(...points));
+      await second.start();
+      await vi.waitFor(() => expect(resumed).toHaveLength(2 * (20 - committed)), { timeout: 5_000 });
+      await second.stop();
+      expect(logger.lines.filter((l) => l['level'] === 'error')).toEqual([]);
+      expect(resumed.map((p) => p.ts)).toEqual(
+        Array.from({ length: 20 - committed }, (_, i) => now + (committed + i) * 10_000).flatMap((ts) => [
+          ts,
+          ts,
+        ]),
+      );
+    } finally {
+      await storeB.close();
+      await rm(dirB, { recursive: true, force: true });
       await close();
     }
   });

@@ -16,6 +16,7 @@ import {
   SeriesCache,
   safeSeriesKey,
 } from './codec/points-codec.ts';
+import { isRefRecord, RefRecordReader, RefRecordWriter } from './codec/series-refs.ts';
 import { type PublishedBatch, PublishedPoints } from './published-points.ts';
 
 export const METRICS_TOPIC = 'metrics';
@@ -33,13 +34,17 @@ export type IngestOptions = {
    */
   keyBuckets?: number;
   /**
-   * How point records are written (`points-codec.ts`): `binary` (v2, the default) or `json` (v1,
-   * the schema the Kafka bus documents for other consumers). Both are read either way.
+   * How point records are written: `binary` (v2, `points-codec.ts`, the default), `json` (v1, the
+   * schema the Kafka bus documents for other consumers) or `refs` (v3, `series-refs.ts`: a series
+   * key once an epoch, then a number; only for a bus this hub alone writes and reads, the embedded
+   * one). All three are read whichever is written.
    */
   recordEncoding?: RecordEncoding;
+  /** With `refs`: the least points of an epoch (default `EPOCH_POINTS`). */
+  epochPoints?: number;
 };
 
-export type RecordEncoding = 'binary' | 'json';
+export type RecordEncoding = 'binary' | 'json' | 'refs';
 
 export type PointsListener = (points: MetricPoint[]) => void;
 
@@ -69,6 +74,11 @@ export function createIngest(options: IngestOptions): Ingest {
   const encoding = options.recordEncoding ?? 'binary';
   const cache = new SeriesCache();
   const published = new PublishedPoints();
+  const refsWriter =
+    encoding === 'refs' && (options.keyBuckets ?? 1) <= 1
+      ? new RefRecordWriter(options.epochPoints)
+      : undefined;
+  const refsReaders = new Map<number, RefRecordReader>();
   let subscription: Subscription | undefined;
   /** The last offset stored, per partition, as the store's checkpoints say. */
   const stored = new Map<number, number>();
@@ -87,28 +97,50 @@ export function createIngest(options: IngestOptions): Ingest {
     let commitUpTo = Number.POSITIVE_INFINITY;
     for (const partition of partitions) {
       const upTo = await storedUpTo(partition);
-      await writeBatch(records.filter((r) => r.partition === partition && r.offset > upTo));
+      const ofPartition = records.filter((r) => r.partition === partition);
+      await writeBatch(ofPartition, upTo);
       // A store holding points in memory (on the bus only) keeps the bus from committing them.
       // (`upTo` cannot stand in: it is the last offset written, not the last one durable.)
-      const durable = store.durableUpTo?.(`${topic}/${partition}`);
+      let durable = store.durableUpTo?.(`${topic}/${partition}`);
+      // And a replay must begin where an epoch of v3 records does.
+      const reader = refsReaders.get(partition);
+      if (reader) durable = reader.commitBound(durable ?? ofPartition.at(-1)!.offset);
       if (durable !== undefined) commitUpTo = Math.min(commitUpTo, durable);
     }
     return commitUpTo === Number.POSITIVE_INFINITY ? undefined : { commitUpTo };
   }
 
-  async function writeBatch(fresh: BusRecord[]): Promise<void> {
-    if (fresh.length === 0) return;
+  /** Stores the points of the records after `upTo` (records up to it were stored before). */
+  async function writeBatch(records: BusRecord[], upTo: number): Promise<void> {
     const parts: PublishedBatch[] = [];
-    for (const r of fresh) {
+    let last: BusRecord | undefined;
+    for (const r of records) {
+      const storedBefore = r.offset <= upTo;
+      if (!storedBefore) last = r;
       try {
-        parts.push(published.take(r.value) ?? decodePoints(r.value, cache));
+        // Every v3 record is read for the series it defines, stored or not.
+        const reader = isRefRecord(r.value) ? readerOf(r.partition) : undefined;
+        reader?.observe(r.value, r.offset);
+        if (storedBefore) continue;
+        parts.push(published.take(r.value) ?? reader?.decode(r.value) ?? decodePoints(r.value, cache));
       } catch (e) {
+        // A record stored before was dead-lettered then, if it had to be.
+        if (storedBefore) continue;
         instruments.recordsSkipped.inc({ topic });
         logger.error('skipped an undecodable bus record', { topic, offset: r.offset, err: e });
         await bus.deadLetter?.(r, `undecodable points record: ${(e as Error).message}`);
       }
     }
-    await writeParts(parts, fresh[fresh.length - 1]!);
+    if (last !== undefined) await writeParts(parts, last);
+  }
+
+  function readerOf(partition: number): RefRecordReader {
+    let reader = refsReaders.get(partition);
+    if (reader === undefined) {
+      reader = new RefRecordReader();
+      refsReaders.set(partition, reader);
+    }
+    return reader;
   }
 
   /** Stores the points of the records up to `last`, then hands them to the listeners. */
@@ -144,6 +176,8 @@ export function createIngest(options: IngestOptions): Ingest {
 
   async function publish(points: MetricPoint[], protocol: string, keys?: readonly string[]): Promise<void> {
     if (points.length === 0) return;
+    const refKeys = refsWriter && (keys ?? safeKeysOf(points));
+    if (refKeys) return publishRefs(points, columnsOf(points), refKeys, protocol);
     const records = toRecords(points, options.keyBuckets ?? 1, encoding, keys);
     for (const r of records) published.add(r.message.value, r.points);
     try {
@@ -158,20 +192,38 @@ export function createIngest(options: IngestOptions): Ingest {
     instruments.pointsAccepted.inc({ protocol }, points.length);
   }
 
+  /** One v3 record of `batch`, as `columns` with their series `keys`. */
+  async function publishRefs(
+    batch: PublishedBatch,
+    columns: PointColumns,
+    keys: readonly string[],
+    protocol: string,
+  ): Promise<void> {
+    const record = refsWriter!.encode(columns, keys);
+    await publishRecord(record.bytes, batch);
+    refsWriter!.confirm(record);
+    instruments.pointsAccepted.inc({ protocol }, keys.length);
+  }
+
+  /** Publishes one record, remembering its points for the consumer of this process. */
+  async function publishRecord(bytes: Uint8Array, batch: PublishedBatch): Promise<void> {
+    published.add(bytes, batch);
+    try {
+      await bus.publish(topic, [{ value: bytes }]);
+    } catch (e) {
+      published.forget(bytes);
+      throw e;
+    }
+  }
+
   return {
     publish,
     async publishColumns(columns, protocol, keys) {
       if (columns.series.length === 0) return;
-      if (encoding !== 'binary' || (options.keyBuckets ?? 1) > 1)
+      if (refsWriter) return publishRefs(columns, columns, keys, protocol);
+      if (encoding === 'json' || (options.keyBuckets ?? 1) > 1)
         return publish(pointsOf(columns), protocol, keys);
-      const record = encodeBinaryColumns(columns, keys);
-      published.add(record, columns);
-      try {
-        await bus.publish(topic, [{ value: record }]);
-      } catch (e) {
-        published.forget(record);
-        throw e;
-      }
+      await publishRecord(encodeBinaryColumns(columns, keys), columns);
       instruments.pointsAccepted.inc({ protocol }, columns.series.length);
     },
     async start() {
@@ -212,8 +264,9 @@ function toRecords(
   encoding: RecordEncoding,
   keys: readonly string[] | undefined,
 ): { message: BusMessage; points: readonly MetricPoint[] }[] {
-  // Binary needs every key; a JSON record is written when a name cannot stand in one.
-  const binary = encoding === 'binary' ? (keys ?? safeKeysOf(points)) : undefined;
+  // Binary needs every key; a JSON record is written when a name cannot stand in one. (`refs`
+  // records are one writer's; records spread over keys are v2.)
+  const binary = encoding !== 'json' ? (keys ?? safeKeysOf(points)) : undefined;
   const encode = (list: readonly MetricPoint[], listKeys: readonly string[] | undefined) =>
     listKeys ? encodeBinaryPoints(list, listKeys) : encodePoints(list);
   if (keyBuckets <= 1) return [{ message: { value: encode(points, binary) }, points }];

@@ -3,11 +3,13 @@
  *
  * - v1, JSON (what the Kafka bus documents, and what older hubs wrote): a compact UTF-8 JSON array
  *   of `[metric, tags, ts, value]` rows. Its first byte is `[` (or JSON whitespace).
- * - v2, binary (the embedded bus): `0x02 | count u32 LE | count × ts f64 LE | count × value f64 LE
+ * - v2, binary: `0x02 | count u32 LE | count × ts f64 LE | count × value f64 LE
  *   | the points' series keys (`metric{k=v,...}`, tags sorted, as `seriesKey`) in UTF-8, joined by
  *   "\n"`. It spares the JSON round trip and carries the series key, built once at admission, to
  *   the store. Only points whose names hold none of `{ } , = \n` can be written this way (every
  *   validated name), so that the key reads back into the metric and tags unambiguously.
+ *
+ * The embedded bus carries v3 (`series-refs.ts`), which names a series by a number after its key.
  */
 import { HubError } from '../../core/errors.ts';
 import { type MetricPoint, type PointColumns, seriesKey, type Tags } from '../../core/model.ts';
@@ -87,7 +89,7 @@ export function encodeBinaryColumns(
 const PIECE_CHARS = 32_768;
 
 /** The keys joined by "\n", in pieces (each piece but the last ends with the "\n"). */
-function textPieces(keys: readonly string[]): string[] {
+export function textPieces(keys: readonly string[]): string[] {
   const pieces: string[] = [];
   let from = 0;
   let chars = 0;
@@ -104,7 +106,7 @@ function textPieces(keys: readonly string[]): string[] {
 }
 
 /** The "\n"-separated keys of buf[from, end), read in pieces of about `PIECE_CHARS` bytes. */
-function readKeys(buf: Buffer, from: number): string[] {
+export function readKeys(buf: Buffer, from: number): string[] {
   const keys: string[] = [];
   const end = buf.length;
   if (from === end) return keys;

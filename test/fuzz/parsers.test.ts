@@ -10,6 +10,7 @@ import { HubError } from '../../core/errors.ts';
 import { decodePutBody, parseTelnetLine } from '../../pipeline/codec/opentsdb-put.ts';
 import { decodePoints } from '../../pipeline/codec/points-codec.ts';
 import { createPutBodyDecoder } from '../../pipeline/codec/put-body-decoder.ts';
+import { RefRecordReader, RefRecordWriter } from '../../pipeline/codec/series-refs.ts';
 import { createTelnetLineDecoder } from '../../pipeline/codec/telnet-line-decoder.ts';
 import { parseQueryBody, parseQueryParams } from '../../pipeline/query/parse.ts';
 import { parseLookup } from '../../ui/api/opentsdb.ts';
@@ -164,6 +165,37 @@ describe('fuzzing the parsers of outside input', () => {
           fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))),
         ),
         (bytes) => acceptedOrHubError(() => decodePoints(bytes)),
+      ),
+      RUNS,
+    );
+  });
+
+  it('bus records of points with series refs (v3), whole or cut and changed', () => {
+    const writer = new RefRecordWriter();
+    const keys = ['m{a=1,b=2}', 'm{a=2}', 'n{}'];
+    const record = writer.encode({ ts: [1, 2, 3], values: [4, 5, 6] }, keys).bytes;
+    const mutated = fc
+      .tuple(
+        fc.nat(record.length),
+        fc.array(fc.tuple(fc.nat(record.length - 1), fc.integer({ min: 0, max: 255 }))),
+      )
+      .map(([cut, changes]) => {
+        const bytes = Buffer.from(record.subarray(0, cut));
+        for (const [at, byte] of changes) if (at < bytes.length && at > 0) bytes[at] = byte;
+        return bytes;
+      });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          mutated,
+          fc.uint8Array().map((b) => Buffer.concat([Buffer.from([3]), b])),
+        ),
+        (bytes) =>
+          acceptedOrHubError(() => {
+            const reader = new RefRecordReader();
+            reader.observe(bytes, 0);
+            return reader.decode(bytes);
+          }),
       ),
       RUNS,
     );
