@@ -28,11 +28,14 @@ export type Engines = {
   keyBuckets: number;
   groups: IngestGroups;
   /**
-   * Kafka keeps the JSON records its README documents for other consumers (points and spans); the
-   * embedded bus carries the binary versions.
+   * Span records: Kafka keeps the JSON its README documents for other consumers; the embedded bus
+   * carries the binary version.
    */
   recordEncoding: 'binary' | 'json';
-  /** Points records: on the embedded bus, which this hub alone writes and reads, v3 (series refs). */
+  /**
+   * Point records: JSON on Kafka as well; on the embedded bus, which this hub alone writes and
+   * reads, v3 (series refs).
+   */
   pointsEncoding: RecordEncoding;
 };
 

@@ -265,6 +265,10 @@ describe('createIngest on the embedded bus and store', () => {
       clock: systemClock,
       logger: silentLogger,
       maintenanceIntervalMs: 0,
+      // Seals every point at once: its checkpoint is the offset of its last write.
+      chunkPoints: 1,
+      stragglers: 0,
+      sealSpread: 1,
     });
     try {
       // Two series, a point of each a record: an epoch is 16 points (8 a series), 8 records.
@@ -310,21 +314,25 @@ describe('createIngest on the embedded bus and store', () => {
         .groups.find((g) => g.group === 'metric-store')!.committed;
       expect(starts.slice(1)).toContain(committed);
 
-      // Another process resumes the group at the committed offset, with a store of its own.
+      // Another process resumes the group at the committed offset, with a store of its own that
+      // already holds the epoch's first three records: they are read again for their series keys,
+      // which the records after them need, and not stored twice.
+      const steps = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, i) => now + (from + i) * 10_000).flatMap((ts) => [ts, ts]);
+      for (let offset = committed; offset < committed + 3; offset++) {
+        const ts = now + offset * 10_000;
+        await storeB.write([point('a', ts), point('b', ts)], { stream: `${METRICS_TOPIC}/0`, offset });
+      }
+      expect(await storeB.checkpoint(`${METRICS_TOPIC}/0`)).toBe(committed + 2);
       const logger = createMemoryLogger();
       const second = createIngest({ ...options, logger, store: storeB });
       const resumed: MetricPoint[] = [];
       second.onStored((points) => resumed.push(...points));
       await second.start();
-      await vi.waitFor(() => expect(resumed).toHaveLength(2 * (20 - committed)), { timeout: 5_000 });
+      await vi.waitFor(() => expect(resumed).toHaveLength(2 * (20 - committed - 3)), { timeout: 5_000 });
       await second.stop();
       expect(logger.lines.filter((l) => l['level'] === 'error')).toEqual([]);
-      expect(resumed.map((p) => p.ts)).toEqual(
-        Array.from({ length: 20 - committed }, (_, i) => now + (committed + i) * 10_000).flatMap((ts) => [
-          ts,
-          ts,
-        ]),
-      );
+      expect(resumed.map((p) => p.ts)).toEqual(steps(committed + 3, 20));
     } finally {
       await storeB.close();
       await rm(dirB, { recursive: true, force: true });
