@@ -178,17 +178,7 @@ export function createIngest(options: IngestOptions): Ingest {
     if (points.length === 0) return;
     const refKeys = refsWriter && (keys ?? safeKeysOf(points));
     if (refKeys) return publishRefs(points, columnsOf(points), refKeys, protocol);
-    const records = toRecords(points, options.keyBuckets ?? 1, encoding, keys);
-    for (const r of records) published.add(r.message.value, r.points);
-    try {
-      await bus.publish(
-        topic,
-        records.map((r) => r.message),
-      );
-    } catch (e) {
-      for (const r of records) published.forget(r.message.value);
-      throw e;
-    }
+    await publishRecords(toRecords(points, options.keyBuckets ?? 1, encoding, keys));
     instruments.pointsAccepted.inc({ protocol }, points.length);
   }
 
@@ -200,18 +190,21 @@ export function createIngest(options: IngestOptions): Ingest {
     protocol: string,
   ): Promise<void> {
     const record = refsWriter!.encode(columns, keys);
-    await publishRecord(record.bytes, batch);
+    await publishRecords([{ message: { value: record.bytes }, points: batch }]);
     refsWriter!.confirm(record);
     instruments.pointsAccepted.inc({ protocol }, keys.length);
   }
 
-  /** Publishes one record, remembering its points for the consumer of this process. */
-  async function publishRecord(bytes: Uint8Array, batch: PublishedBatch): Promise<void> {
-    published.add(bytes, batch);
+  /** Publishes records in one append, remembering their points for the consumer of this process. */
+  async function publishRecords(records: PublishedRecord[]): Promise<void> {
+    for (const r of records) published.add(r.message.value, r.points);
     try {
-      await bus.publish(topic, [{ value: bytes }]);
+      await bus.publish(
+        topic,
+        records.map((r) => r.message),
+      );
     } catch (e) {
-      published.forget(bytes);
+      for (const r of records) published.forget(r.message.value);
       throw e;
     }
   }
@@ -223,7 +216,7 @@ export function createIngest(options: IngestOptions): Ingest {
       if (refsWriter) return publishRefs(columns, columns, keys, protocol);
       if (encoding === 'json' || (options.keyBuckets ?? 1) > 1)
         return publish(pointsOf(columns), protocol, keys);
-      await publishRecord(encodeBinaryColumns(columns, keys), columns);
+      await publishRecords([{ message: { value: encodeBinaryColumns(columns, keys) }, points: columns }]);
       instruments.pointsAccepted.inc({ protocol }, columns.series.length);
     },
     async start() {
@@ -257,13 +250,16 @@ export function toMessages(
   return toRecords(points, keyBuckets, encoding, keys).map((r) => r.message);
 }
 
+/** A message to publish, with the points it holds. */
+type PublishedRecord = { message: BusMessage; points: PublishedBatch };
+
 /** `toMessages`, each message with the points it holds. */
 function toRecords(
   points: readonly MetricPoint[],
   keyBuckets: number,
   encoding: RecordEncoding,
   keys: readonly string[] | undefined,
-): { message: BusMessage; points: readonly MetricPoint[] }[] {
+): PublishedRecord[] {
   // Binary needs every key; a JSON record is written when a name cannot stand in one. (`refs`
   // records are one writer's; records spread over keys are v2.)
   const binary = encoding !== 'json' ? (keys ?? safeKeysOf(points)) : undefined;
