@@ -37,11 +37,12 @@ export function createTelnetLineDecoder(
     while (i < end && isAsciiSpace(b[i]!)) i++;
     let fast = b[i] === P && b[i + 1] === U && b[i + 2] === T && i + 3 < end && isAsciiSpace(b[i + 3]!);
     i += 3;
-    // The metric, timestamp and value words, then the rest (the tags), trimmed.
+    // The metric, timestamp and value words, then the rest (the tags), trimmed. (A byte beyond
+    // ASCII is never one of its spaces: the words are those of the text.)
     for (let word = 0; word < 6 && fast; word += 2) {
       while (i < end && isAsciiSpace(b[i]!)) i++;
       at[word] = i;
-      for (let c = b[i]!; i < end && !isAsciiSpace(c); c = b[++i]!) if (c >= 0x80) fast = false;
+      while (i < end && !isAsciiSpace(b[i]!)) i++;
       at[word + 1] = i;
       if (at[word] === i) fast = false;
     }
@@ -49,8 +50,9 @@ export function createTelnetLineDecoder(
     let tagsEnd = end;
     while (tagsEnd > i && isAsciiSpace(b[tagsEnd - 1]!)) tagsEnd--;
     const tagsStart = i;
-    for (let j = tagsStart; j < tagsEnd && fast; j++) if (b[j]! >= 0x80) fast = false;
     if (tagsStart === tagsEnd) fast = false;
+    // A series is remembered only from ASCII bytes, so bytes equal to its own need no check; the
+    // timestamp and value words are read only if they are digits.
     if (fast) {
       const series = memory.find(b, at[0]!, at[1]!, tagsStart, tagsEnd);
       if (series !== undefined) {
@@ -64,12 +66,17 @@ export function createTelnetLineDecoder(
       }
     }
     const result = parseText(b.toString('utf8', start, end));
-    if (fast && result.kind === 'put')
+    if (fast && result.kind === 'put' && isAscii(b, at[0]!, at[1]!) && isAscii(b, tagsStart, tagsEnd))
       memory.follow(
         memory.remember(b, at[0]!, at[1]!, tagsStart, tagsEnd, result.point.metric, result.point.tags),
       );
     return result;
   };
+}
+
+function isAscii(b: Buffer, start: number, end: number): boolean {
+  for (let j = start; j < end; j++) if (b[j]! >= 0x80) return false;
+  return true;
 }
 
 /** A timestamp word of digits only, in epoch ms as `toEpochMs` reads it; else undefined. */
