@@ -60,14 +60,19 @@ export class OpenChunks {
     }
     if (pin) pin.points++;
     this.count++;
-    if (at === n) {
-      times.push(ts);
-      values.push(value);
-      pins.push(pin);
-    } else {
-      times.splice(at, 0, ts);
-      values.splice(at, 0, value);
-      pins.splice(at, 0, pin);
+    times.push(ts);
+    values.push(value);
+    pins.push(pin);
+    // A late point goes a few places back: move the newer ones (a splice costs an array more).
+    if (at < n) {
+      for (let j = n; j > at; j--) {
+        times[j] = times[j - 1]!;
+        values[j] = values[j - 1]!;
+        pins[j] = pins[j - 1];
+      }
+      times[at] = ts;
+      values[at] = value;
+      pins[at] = pin;
     }
     return n + 1;
   }
