@@ -147,8 +147,16 @@ export function createIngest(options: IngestOptions): Ingest {
   async function writeParts(parts: PublishedBatch[], last: BusRecord): Promise<void> {
     const checkpoint = { stream: `${topic}/${last.partition}`, offset: last.offset };
     const started = performance.now();
-    // Points made only for the parts that came as columns.
-    const pointsOfParts = () => parts.flatMap((p) => (isPoints(p) ? p : pointsOf(p)));
+    // Points made only for the parts that came as columns. (A loop: flatMap took 3 % of the main
+    // thread on telnet, whose parts are many and small.)
+    const pointsOfParts = () => {
+      const all: MetricPoint[] = [];
+      for (const p of parts) {
+        const list = isPoints(p) ? p : pointsOf(p);
+        for (let i = 0; i < list.length; i++) all.push(list[i]!);
+      }
+      return all;
+    };
     let points: MetricPoint[] | undefined;
     let count: number;
     if (store.writeColumns) {
