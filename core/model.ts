@@ -18,6 +18,24 @@ export type MetricPoint = {
 export type PointSeries = { readonly metric: string; readonly tags: Readonly<Tags> };
 
 /**
+ * A series object that lives across batches (a decoder's remembered series, `SeriesMemory`),
+ * keeping what the stages after the decoder learnt of the series: its next point costs each of
+ * them a property load instead of a lookup by its names. A slot names the instance that filled
+ * it (a store's index, a record writer's epoch), so another instance looks the series up again.
+ * Stages fill the slots of an object that has them (`'storeOf' in series`), and of no other.
+ */
+export type SeriesMemo = PointSeries & {
+  /** Its series key once ingest admission let it in, which it does for good (`admitColumns`). */
+  admittedKey: string | undefined;
+  /** Its id in the metric store whose series index is `storeOf`. */
+  storeOf: object | undefined;
+  storeId: number;
+  /** Its ref in the v3 record writer's epoch `refsOf` (`pipeline/codec/series-refs.ts`). */
+  refsOf: object | undefined;
+  ref: number;
+};
+
+/**
  * Points as columns: point `i` is of series `series[i]`, at `ts[i]` (epoch ms) with `values[i]`.
  * A batch of known series allocates no object a point (`pipeline/codec/point-columns.ts`). An
  * array of `MetricPoint`s is also its own `series` column.

@@ -1,6 +1,6 @@
 /** Which decoded points a caller may write: its projects only, within each project's series limit. */
 import { canWriteProject, type Principal } from '../core/auth.ts';
-import type { MetricPoint, PointColumns, PointSeries } from '../core/model.ts';
+import type { MetricPoint, PointColumns, PointSeries, SeriesMemo } from '../core/model.ts';
 import { columnsOf } from './codec/point-columns.ts';
 import type { CardinalityLimiter } from './limits.ts';
 
@@ -21,10 +21,10 @@ export function admitPoints(
 }
 
 /**
- * A series object of a batch of columns. One with an `admittedKey` property (a decoder's
- * `KnownSeries`) keeps its key there once admitted: the cardinality limiter never forgets a series.
+ * A series object of a batch of columns. One with an `admittedKey` property (a `SeriesMemo`)
+ * keeps its key there once admitted: the cardinality limiter never forgets a series.
  */
-export type AdmittableSeries = PointSeries & { admittedKey?: string | undefined };
+export type AdmittableSeries = PointSeries & Partial<Pick<SeriesMemo, 'admittedKey'>>;
 
 /**
  * `admitPoints` for a batch of columns whose series objects remember their verdict: a point of a

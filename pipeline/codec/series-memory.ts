@@ -10,20 +10,17 @@
  * Clients also send their series in the same order every time, so each entry remembers the series
  * that followed it last time: that one is tried first, with a compare and no hashing.
  */
-import type { Tags } from '../../core/model.ts';
+import type { SeriesMemo, Tags } from '../../core/model.ts';
 
-export type KnownSeries = {
+/** A remembered series; what later stages learnt of it is in its `SeriesMemo` slots. */
+export type KnownSeries = SeriesMemo & {
   /** The metric's bytes, then the tags' bytes, as the client wrote them. */
   readonly raw: Buffer;
   readonly metricBytes: number;
-  readonly metric: string;
-  readonly tags: Readonly<Tags>;
   /** The next series of the same hash. */
   next: KnownSeries | undefined;
   /** The series of the point that came after one of this series last time. */
   follower: KnownSeries | undefined;
-  /** Its series key once ingest admission let it in (`admitColumns`), which it does for good. */
-  admittedKey: string | undefined;
 };
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -120,6 +117,10 @@ export class SeriesMemory {
       next: this.byHash.get(h),
       follower: undefined,
       admittedKey: undefined,
+      storeOf: undefined,
+      storeId: -1,
+      refsOf: undefined,
+      ref: -1,
     };
     this.byHash.set(h, entry);
     this.count++;

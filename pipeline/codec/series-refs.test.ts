@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HubError } from '../../core/errors.ts';
-import { type MetricPoint, seriesKey } from '../../core/model.ts';
+import { type MetricPoint, type SeriesMemo, seriesKey } from '../../core/model.ts';
 import { columnsOf } from './point-columns.ts';
 import { encodeBinaryPoints } from './points-codec.ts';
 import { isRefRecord, type RefRecord, RefRecordReader, RefRecordWriter } from './series-refs.ts';
@@ -145,6 +145,37 @@ describe('v3 points records (series refs)', () => {
         reader.observe(bytes, 0);
         reader.decode(bytes);
       }, `cut at ${cut}`).toThrow(HubError);
+    }
+  });
+
+  it('keep a series object’s ref for its writer and epoch only (memo slots)', () => {
+    // Series objects that keep what stages learnt of them, as a decoder's remembered series do.
+    const memo = (app: string): SeriesMemo => ({
+      metric: 'container.cpu.usage',
+      tags: Object.freeze(tags(app)),
+      admittedKey: undefined,
+      storeOf: undefined,
+      storeId: -1,
+      refsOf: undefined,
+      ref: -1,
+    });
+    const series = ['a', 'b', 'c', 'd'].map(memo);
+    // Two writers share the objects, each with its own epochs (4 points or 8 a series).
+    const pairs = [1, 2].map(() => ({
+      writer: new RefRecordWriter(4, counting),
+      reader: new RefRecordReader(),
+    }));
+    for (let i = 0; i < 60; i++) {
+      const { writer, reader } = pairs[i % 3 === 0 ? 1 : 0]!;
+      // Each record takes the series in another order, and leaves one out.
+      const batch = [0, 1, 2, 3].filter((k) => k !== i % 4).map((k) => series[(k + i) % 4]!);
+      const columns = { series: batch, ts: batch.map(() => i * 10_000), values: batch.map((_, k) => k) };
+      const record = writer.encode(
+        columns,
+        batch.map((x) => seriesKey(x.metric, x.tags)),
+      );
+      if (i % 5 !== 0) writer.confirm(record);
+      expect(read(reader, record, i).map((p) => p.tags['app'])).toEqual(batch.map((x) => x.tags['app']));
     }
   });
 });

@@ -20,7 +20,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { HubError } from '../../core/errors.ts';
-import type { MetricPoint, PointColumns, Tags } from '../../core/model.ts';
+import type { MetricPoint, PointColumns, PointSeries, SeriesMemo, Tags } from '../../core/model.ts';
 import { parseSeriesKey, readKeys, type SeriesRef, textPieces } from './points-codec.ts';
 
 export const REF_RECORD_VERSION = 3;
@@ -42,6 +42,8 @@ export function isRefRecord(bytes: Uint8Array): boolean {
 
 export class RefRecordWriter {
   private epoch = -1;
+  /** Stands for the epoch in series objects' `refsOf` slots: a new epoch is a new object. */
+  private epochMark: object = {};
   private readonly refs = new Map<string, number>();
   /** 1 for a ref whose defining record is durable. */
   private confirmed = new Uint8Array(1024);
@@ -52,20 +54,26 @@ export class RefRecordWriter {
     private readonly newEpochId: (previous: number) => number = randomEpochId,
   ) {}
 
-  /** The record of `columns`, whose series keys are `keys` (every name key-safe, as for v2). */
-  encode(columns: Pick<PointColumns, 'ts' | 'values'>, keys: readonly string[]): RefRecord {
+  /**
+   * The record of `columns`, whose series keys are `keys` (every name key-safe, as for v2). A
+   * series object with memo slots (`SeriesMemo`) keeps its ref for the rest of the epoch.
+   */
+  encode(columns: PointColumns, keys: readonly string[]): RefRecord {
     if (this.epoch < 0 || this.points >= Math.max(this.epochPoints, 8 * this.refs.size)) this.newEpoch();
     const n = keys.length;
     this.points += n;
     const refs = new Uint32Array(n);
     const defined: number[] = [];
     const definedKeys: string[] = [];
+    const mark = this.epochMark;
     for (let i = 0; i < n; i++) {
       const key = keys[i]!;
-      let ref = this.refs.get(key);
+      const s = columns.series[i] as PointSeries & Partial<Pick<SeriesMemo, 'refsOf' | 'ref'>>;
+      let ref = s.refsOf === mark ? s.ref : this.refOf(key, s);
       if (ref === undefined) {
         ref = this.refs.size;
         this.refs.set(key, ref);
+        this.remember(s, ref);
         if (ref >= this.confirmed.length) this.grow();
         // Marked so that another point of the series in this record does not define it again.
         this.confirmed[ref] = 2;
@@ -87,6 +95,22 @@ export class RefRecordWriter {
     };
   }
 
+  /** The series' ref in this epoch, if it has one, kept in its memo slots. */
+  private refOf(
+    key: string,
+    s: PointSeries & Partial<Pick<SeriesMemo, 'refsOf' | 'ref'>>,
+  ): number | undefined {
+    const ref = this.refs.get(key);
+    if (ref !== undefined) this.remember(s, ref);
+    return ref;
+  }
+
+  private remember(s: PointSeries & Partial<Pick<SeriesMemo, 'refsOf' | 'ref'>>, ref: number): void {
+    if (!('refsOf' in s)) return;
+    s.refsOf = this.epochMark;
+    s.ref = ref;
+  }
+
   /** The record is durable: its refs need no key from now on (in the same epoch). */
   confirm(record: RefRecord): void {
     if (record.epoch !== this.epoch) return;
@@ -95,6 +119,7 @@ export class RefRecordWriter {
 
   private newEpoch(): void {
     this.epoch = this.newEpochId(this.epoch);
+    this.epochMark = {};
     this.refs.clear();
     this.confirmed.fill(0);
     this.points = 0;

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.ts';
 import { HubError } from '../../core/errors.ts';
+import type { PointSeries } from '../../core/model.ts';
 import { decodePutBody, parseTelnetLine } from '../../pipeline/codec/opentsdb-put.ts';
 import { decodePoints } from '../../pipeline/codec/points-codec.ts';
 import { createPutBodyDecoder } from '../../pipeline/codec/put-body-decoder.ts';
@@ -173,7 +174,12 @@ describe('fuzzing the parsers of outside input', () => {
   it('bus records of points with series refs (v3), whole or cut and changed', () => {
     const writer = new RefRecordWriter();
     const keys = ['m{a=1,b=2}', 'm{a=2}', 'n{}'];
-    const record = writer.encode({ ts: [1, 2, 3], values: [4, 5, 6] }, keys).bytes;
+    const series: PointSeries[] = [
+      { metric: 'm', tags: { a: '1', b: '2' } },
+      { metric: 'm', tags: { a: '2' } },
+      { metric: 'n', tags: {} },
+    ];
+    const record = writer.encode({ series, ts: [1, 2, 3], values: [4, 5, 6] }, keys).bytes;
     const mutated = fc
       .tuple(
         fc.nat(record.length),

@@ -3,6 +3,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../core/clock.ts';
 import { silentLogger } from '../../../core/logger.ts';
+import type { SeriesMemo } from '../../../core/model.ts';
 import type { MetricQuery, SubQuery } from '../../../core/query.ts';
 import { tempDir } from '../../../test/harness.ts';
 import { DuckPoints } from './duck-points.ts';
@@ -49,6 +50,46 @@ async function open(dir: string, clock: FakeClock, extra: object = {}): Promise<
 }
 
 describe('embedded metric store', () => {
+  it('keeps a series object’s id for its own store only (memo slots)', async () => {
+    const clock = new FakeClock(NOW);
+    const stores: EmbeddedMetricStore[] = [];
+    for (let k = 0; k < 2; k++) {
+      const tmp = await tempDir();
+      cleanups.push(tmp.cleanup);
+      const store = await open(tmp.dir, clock);
+      cleanups.push(() => store.close());
+      stores.push(store);
+    }
+    // The second store knows another series first, so its ids differ from the first one's.
+    await stores[1]!.write([{ metric: 'm.cpu', tags: { host: 'z' }, ts: NOW - 60_000, value: 1000 }]);
+    // Series objects that keep what stages learnt of them, as a decoder's remembered series do.
+    const memo = (host: string): SeriesMemo => ({
+      metric: 'm.cpu',
+      tags: Object.freeze({ host }),
+      admittedKey: undefined,
+      storeOf: undefined,
+      storeId: -1,
+      refsOf: undefined,
+      ref: -1,
+    });
+    const series = [memo('a'), memo('b')];
+    for (let i = 0; i < 3; i++)
+      for (const [k, store] of stores.entries())
+        await store.writeColumns!({
+          series,
+          ts: [NOW - i * 10_000, NOW - i * 10_000],
+          values: [k + 1, 10 * (k + 1)],
+        });
+    for (const [k, store] of stores.entries()) {
+      const byHost = await store.query(
+        q(NOW - HOUR, NOW, { filters: [{ type: 'wildcard', tagk: 'host', filter: '*', groupBy: true }] }),
+      );
+      const sums = Object.fromEntries(byHost.map((r) => [r.tags['host'], r.dps.map(([, v]) => v)]));
+      expect(sums['a']).toEqual([k + 1, k + 1, k + 1]);
+      expect(sums['b']).toEqual([10 * (k + 1), 10 * (k + 1), 10 * (k + 1)]);
+    }
+  });
+
   it('answers from disk beyond the hot window and from memory within it, across a restart', async () => {
     const tmp = await tempDir();
     cleanups.push(tmp.cleanup);
