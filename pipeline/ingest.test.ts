@@ -8,6 +8,7 @@ import { noopInstruments } from '../core/metrics.ts';
 import { type MetricPoint, seriesKey } from '../core/model.ts';
 import type { BusRecord } from '../core/ports.ts';
 import { createEmbeddedBus } from './bus/embedded/embedded-bus.ts';
+import { pointsOf } from './codec/point-columns.ts';
 import { BINARY_RECORD_VERSION, decodePoints, encodePoints } from './codec/points-codec.ts';
 import { isRefRecord } from './codec/series-refs.ts';
 import { createIngest, METRICS_TOPIC, toMessages } from './ingest.ts';
@@ -103,7 +104,7 @@ describe('createIngest on the embedded bus and store', () => {
         'http',
       );
       const stored: MetricPoint[] = [];
-      ingest.onStored((points) => stored.push(...points));
+      ingest.onStored((batch) => stored.push(...pointsOf(batch)));
       await ingest.start();
       await vi.waitFor(() => expect(stored).toHaveLength(3), { timeout: 5_000 });
       await ingest.stop();
@@ -142,7 +143,7 @@ describe('createIngest on the embedded bus and store', () => {
     try {
       const ingest = createIngest({ bus, store, logger: silentLogger, instruments: noopInstruments });
       const stored: MetricPoint[] = [];
-      ingest.onStored((points) => stored.push(...points));
+      ingest.onStored((batch) => stored.push(...pointsOf(batch)));
       await ingest.start();
       const now = Math.floor(Date.now() / 10_000) * 10_000;
       const a = { metric: 'container.cpu.usage', tags: Object.freeze({ project: 'shop', app: 'a' }) };
@@ -236,8 +237,8 @@ describe('createIngest on the embedded bus and store', () => {
     try {
       const ingest = createIngest({ bus, store, logger: silentLogger, instruments: noopInstruments });
       let stored = 0;
-      ingest.onStored((points) => {
-        stored += points.length;
+      ingest.onStored((batch) => {
+        stored += batch.series.length;
       });
       await ingest.start();
       const now = Math.floor(Date.now() / 10_000) * 10_000;
@@ -280,8 +281,8 @@ describe('createIngest on the embedded bus and store', () => {
       };
       const first = createIngest({ ...options, store, epochPoints: 1 });
       let stored = 0;
-      first.onStored((points) => {
-        stored += points.length;
+      first.onStored((batch) => {
+        stored += batch.series.length;
       });
       await first.start();
       const now = Math.floor(Date.now() / 10_000) * 10_000;
@@ -327,7 +328,7 @@ describe('createIngest on the embedded bus and store', () => {
       const logger = createMemoryLogger();
       const second = createIngest({ ...options, logger, store: storeB });
       const resumed: MetricPoint[] = [];
-      second.onStored((points) => resumed.push(...points));
+      second.onStored((batch) => resumed.push(...pointsOf(batch)));
       await second.start();
       await vi.waitFor(() => expect(resumed).toHaveLength(2 * (20 - committed - 3)), { timeout: 5_000 });
       await second.stop();

@@ -39,8 +39,9 @@ describe('agent spool against a real hub', () => {
     const hub: TestHub = await startTestHub({ port });
     cleanups.push(() => hub.stop());
     const stored: number[] = [];
-    hub.ingest.onStored((points) => {
-      for (const p of points) if (p.metric === 'agent.spooled') stored.push(p.ts);
+    hub.ingest.onStored((batch) => {
+      for (let i = 0; i < batch.series.length; i++)
+        if (batch.series[i]!.metric === 'agent.spooled') stored.push(batch.ts[i]!);
     });
     await shipper.drain();
     await shipper.ship(batchAt(40)); // after the backlog, a fresh batch goes straight through

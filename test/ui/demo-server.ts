@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import { createHostSource } from '../../collector/host/host-source.ts';
 import { systemClock } from '../../core/clock.ts';
 import { createLogger } from '../../core/logger.ts';
-import type { MetricPoint } from '../../core/model.ts';
+import type { MetricPoint, PointColumns } from '../../core/model.ts';
+import { columnsOf } from '../../pipeline/codec/point-columns.ts';
 import { startPageServer } from './page-server.ts';
 
 const KEEP_MS = 15 * 60_000;
@@ -18,7 +19,7 @@ const EVERY_MS = 2_000;
 const logger = createLogger();
 const source = createHostSource({ tags: { host: hostname() }, logger });
 let kept: MetricPoint[] = [];
-const listeners = new Set<(points: MetricPoint[]) => void>();
+const listeners = new Set<(batch: PointColumns) => void>();
 
 const server = await startPageServer({
   history: () => kept,
@@ -34,7 +35,7 @@ const tick = async () => {
   const now = systemClock.now();
   const points = await source.sample(now);
   kept = kept.filter((p) => p.ts >= now - KEEP_MS).concat(points);
-  for (const l of listeners) l(points);
+  for (const l of listeners) l(columnsOf(points));
 };
 await tick();
 const timer = setInterval(() => void tick(), EVERY_MS);

@@ -5,7 +5,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
-import type { MetricPoint } from '../../core/model.ts';
+import type { MetricPoint, PointColumns } from '../../core/model.ts';
+import { columnsOf } from '../../pipeline/codec/point-columns.ts';
 import { CHROMIUM, haveChromium, launchChromium } from '../harness.ts';
 import { type PageServer, startPageServer } from './page-server.ts';
 
@@ -42,7 +43,7 @@ describe.skipIf(!chromiumHere)(
   `Overview page in Chromium${chromiumHere ? '' : ` (skipped: no ${CHROMIUM})`}`,
   () => {
     const clock = new FakeClock(Date.now());
-    const listeners = new Set<(points: MetricPoint[]) => void>();
+    const listeners = new Set<(batch: PointColumns) => void>();
     let history: MetricPoint[] = [];
     let server: PageServer;
     let browser: Browser;
@@ -50,7 +51,7 @@ describe.skipIf(!chromiumHere)(
     const pageErrors: string[] = [];
 
     const feed = (points: MetricPoint[]) => {
-      for (const l of listeners) l(points);
+      for (const l of listeners) l(columnsOf(points));
       clock.advance(2000); // the live push's interval
     };
     const queries = () => server.requests.filter((r) => r.startsWith('GET /api/query'));

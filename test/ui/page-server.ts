@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { Server } from 'socket.io';
 import type { Clock } from '../../core/clock.ts';
-import { type MetricPoint, seriesKey } from '../../core/model.ts';
+import { type MetricPoint, type PointColumns, seriesKey } from '../../core/model.ts';
 import type { GrowingSeries, RawSeries } from '../../core/query.ts';
 import { evaluateQuery } from '../../pipeline/query/evaluate.ts';
 import { parseQueryParams } from '../../pipeline/query/parse.ts';
@@ -37,7 +37,7 @@ export type PageServerOptions = {
   /** The points `/api/query` answers from; read at each request. */
   history: () => readonly MetricPoint[];
   /** Where the live push gets its points. */
-  subscribe: (listener: (points: MetricPoint[]) => void) => () => void;
+  subscribe: (listener: (batch: PointColumns) => void) => () => void;
   clock: Clock;
   intervalMs?: number;
   port?: number;

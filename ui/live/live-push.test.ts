@@ -4,14 +4,15 @@ import { Server } from 'socket.io';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
-import type { MetricPoint } from '../../core/model.ts';
+import type { MetricPoint, PointColumns, PointSeries } from '../../core/model.ts';
+import { columnsOf } from '../../pipeline/codec/point-columns.ts';
 import { createLivePush, type LivePoint } from './live-push.ts';
 
 type Harness = {
   clock: FakeClock;
   io: Server;
   feed: (points: MetricPoint[]) => void;
-  listeners: Set<(points: MetricPoint[]) => void>;
+  listeners: Set<(batch: PointColumns) => void>;
   client: () => Promise<ClientSocket>;
   close: () => Promise<void>;
 };
@@ -21,14 +22,14 @@ async function harness(): Promise<Harness> {
   const io = new Server(http);
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  const listeners = new Set<(points: MetricPoint[]) => void>();
+  const listeners = new Set<(batch: PointColumns) => void>();
   const clients: ClientSocket[] = [];
   return {
     clock: new FakeClock(),
     io,
     listeners,
     feed: (points) => {
-      for (const l of listeners) l(points);
+      for (const l of listeners) l(columnsOf(points));
     },
     client: async () => {
       const socket = connect(url, { transports: ['websocket'], forceNew: true });
@@ -64,7 +65,7 @@ describe('createLivePush', () => {
     await h.close();
   });
 
-  const start = (extra: { intervalMs?: number; match?: (p: MetricPoint) => boolean } = {}) =>
+  const start = (extra: { intervalMs?: number; match?: (s: PointSeries) => boolean } = {}) =>
     createLivePush({
       io: h.io,
       clock: h.clock,

@@ -11,20 +11,20 @@
 import type { Server, Socket } from 'socket.io';
 import type { Clock } from '../../core/clock.ts';
 import { type Logger, silentLogger } from '../../core/logger.ts';
-import type { MetricPoint, Tags } from '../../core/model.ts';
+import type { PointColumns, PointSeries, Tags } from '../../core/model.ts';
 
 /** One point as it travels to the browser. */
 export type LivePoint = { metric: string; tags: Tags; ts: number; value: number };
 
 export type LivePushOptions = {
   io: Server;
-  /** Registers a listener of incoming points; returns the function that removes it. */
-  subscribe: (listener: (points: MetricPoint[]) => void) => () => void;
+  /** Registers a listener of incoming points (as columns); returns the function that removes it. */
+  subscribe: (listener: (batch: PointColumns) => void) => () => void;
   clock: Clock;
   /** How often buffered points go out; 2000 by default. */
   intervalMs?: number;
-  /** Which points go out; by default the metrics that start with `host.`. */
-  match?: (p: MetricPoint) => boolean;
+  /** Which series' points go out; by default the metrics that start with `host.`. */
+  match?: (s: PointSeries) => boolean;
   /** Points kept between two pushes at most; the oldest go first. 10 000 by default. */
   maxPending?: number;
   logger?: Logger;
@@ -39,11 +39,12 @@ export type LivePush = {
 
 export const LIVE_ROOM = 'live';
 
-export const isHostMetric = (p: MetricPoint): boolean => p.metric.startsWith('host.');
+export const isHostMetric = (s: PointSeries): boolean => s.metric.startsWith('host.');
 
-/** Copies the fields the browser needs, and nothing the point may carry besides. */
-export function toLivePoint(p: MetricPoint): LivePoint {
-  return { metric: p.metric, tags: p.tags, ts: p.ts, value: p.value };
+/** Point `i` of a batch with the fields the browser needs, and nothing its series carries besides. */
+export function livePointAt(batch: PointColumns, i: number): LivePoint {
+  const s = batch.series[i]!;
+  return { metric: s.metric, tags: s.tags as Tags, ts: batch.ts[i]!, value: batch.values[i]! };
 }
 
 export function createLivePush(options: LivePushOptions): LivePush {
@@ -91,8 +92,9 @@ export function createLivePush(options: LivePushOptions): LivePush {
   for (const socket of io.sockets.sockets.values()) attach(socket);
   io.sockets.on('connection', attach);
 
-  const unsubscribe = options.subscribe((points) => {
-    for (const p of points) if (match(p)) pending.push(toLivePoint(p));
+  const unsubscribe = options.subscribe((batch) => {
+    for (let i = 0; i < batch.series.length; i++)
+      if (match(batch.series[i]!)) pending.push(livePointAt(batch, i));
     if (pending.length > maxPending) pending = pending.slice(pending.length - maxPending);
   });
 

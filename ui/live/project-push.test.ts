@@ -4,7 +4,8 @@ import { Server, type Socket } from 'socket.io';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
-import type { MetricPoint } from '../../core/model.ts';
+import type { MetricPoint, PointColumns } from '../../core/model.ts';
+import { columnsOf } from '../../pipeline/codec/point-columns.ts';
 import type { LivePoint } from './live-push.ts';
 import { createProjectPush, UNSCOPED_ROOM } from './project-push.ts';
 
@@ -12,7 +13,7 @@ type Harness = {
   clock: FakeClock;
   io: Server;
   feed: (points: MetricPoint[]) => void;
-  listeners: Set<(points: MetricPoint[]) => void>;
+  listeners: Set<(batch: PointColumns) => void>;
   /** A client whose handshake says which projects it may see, and whether it is an admin. */
   client: (auth: { projects: string[]; admin?: boolean }) => Promise<ClientSocket>;
   close: () => Promise<void>;
@@ -23,14 +24,14 @@ async function harness(): Promise<Harness> {
   const io = new Server(http);
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  const listeners = new Set<(points: MetricPoint[]) => void>();
+  const listeners = new Set<(batch: PointColumns) => void>();
   const clients: ClientSocket[] = [];
   return {
     clock: new FakeClock(),
     io,
     listeners,
     feed: (points) => {
-      for (const l of listeners) l(points);
+      for (const l of listeners) l(columnsOf(points));
     },
     client: async (auth) => {
       const socket = connect(url, { transports: ['websocket'], forceNew: true, auth });

@@ -19,13 +19,13 @@
 import type { Server, Socket } from 'socket.io';
 import type { Clock } from '../../core/clock.ts';
 import { type Logger, silentLogger } from '../../core/logger.ts';
-import type { MetricPoint } from '../../core/model.ts';
-import { type LivePoint, toLivePoint } from './live-push.ts';
+import type { PointColumns, PointSeries } from '../../core/model.ts';
+import { type LivePoint, livePointAt } from './live-push.ts';
 
 export type ProjectPushOptions = {
   io: Server;
-  /** Registers a listener of incoming points; returns the function that removes it. */
-  subscribe: (listener: (points: MetricPoint[]) => void) => () => void;
+  /** Registers a listener of incoming points (as columns); returns the function that removes it. */
+  subscribe: (listener: (batch: PointColumns) => void) => () => void;
   clock: Clock;
   /** How often buffered points go out; 2000 by default. */
   intervalMs?: number;
@@ -33,8 +33,8 @@ export type ProjectPushOptions = {
   canSee: (socket: Socket, project: string) => boolean;
   /** Whether the socket also gets the points without a `project` tag; by default nobody does. */
   isAdmin?: (socket: Socket) => boolean;
-  /** Which points go out; by default the metrics that start with `container.` or `nginx.`. */
-  match?: (p: MetricPoint) => boolean;
+  /** Which series' points go out; by default the metrics that start with `container.` or `nginx.`. */
+  match?: (s: PointSeries) => boolean;
   /** Points kept between two pushes at most, over all projects; the oldest go first. 20 000 by default. */
   maxPending?: number;
   logger?: Logger;
@@ -51,8 +51,8 @@ export const UNSCOPED_ROOM = 'project-unscoped';
 
 export const projectRoom = (project: string): string => `${PROJECT_ROOM_PREFIX}${project}`;
 
-export const isProjectMetric = (p: MetricPoint): boolean =>
-  p.metric.startsWith('container.') || p.metric.startsWith('nginx.');
+export const isProjectMetric = (s: PointSeries): boolean =>
+  s.metric.startsWith('container.') || s.metric.startsWith('nginx.');
 
 /** Project names as tag values may be: letters, digits and `-_./`, at most 256 characters. */
 const PROJECT_RE = /^[\w./-]{1,256}$/;
@@ -129,14 +129,15 @@ export function createProjectPush(options: ProjectPushOptions): ProjectPush {
     }
   };
 
-  const unsubscribe = options.subscribe((points) => {
+  const unsubscribe = options.subscribe((batch) => {
     // Only points somebody watches are kept: with no page open, the hub pushes nothing.
     if (io.sockets.sockets.size === 0) return;
     const rooms = io.sockets.adapter.rooms;
     const watched = new Map<string, boolean>();
-    for (const p of points) {
-      if (!match(p)) continue;
-      const project = p.tags['project'] ?? '';
+    for (let i = 0; i < batch.series.length; i++) {
+      const s = batch.series[i]!;
+      if (!match(s)) continue;
+      const project = s.tags['project'] ?? '';
       let seen = watched.get(project);
       if (seen === undefined) {
         seen = (rooms.get(project === '' ? UNSCOPED_ROOM : projectRoom(project))?.size ?? 0) > 0;
@@ -148,7 +149,7 @@ export function createProjectPush(options: ProjectPushOptions): ProjectPush {
         list = [];
         pending.set(project, list);
       }
-      list.push(toLivePoint(p));
+      list.push(livePointAt(batch, i));
       pendingCount++;
     }
     if (pendingCount > maxPending) trim();
