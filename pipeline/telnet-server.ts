@@ -6,8 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Principal } from '../core/auth.ts';
 import type { Logger } from '../core/logger.ts';
 import type { HubInstruments } from '../core/metrics.ts';
-import type { MetricPoint } from '../core/model.ts';
-import { admitPoints } from './admission.ts';
+import { type AdmittableSeries, admitColumns } from './admission.ts';
 import type { TelnetResult } from './codec/opentsdb-put.ts';
 import { createTelnetLineDecoder } from './codec/telnet-line-decoder.ts';
 import type { Ingest } from './ingest.ts';
@@ -55,7 +54,15 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
     let principal = options.anonymous();
     /** The bytes after the last line feed, waiting for the rest of their line. */
     let rest: Buffer | undefined;
-    let batch: MetricPoint[] = [];
+    /** The points read and not yet published, as columns. */
+    let series: AdmittableSeries[] = [];
+    let ts: number[] = [];
+    let values: number[] = [];
+    const sink = (s: AdmittableSeries, t: number, v: number) => {
+      series.push(s);
+      ts.push(t);
+      values.push(v);
+    };
     /** Settles once every batch published so far is settled (for `exit`). */
     let chain: Promise<void> = Promise.resolve();
     // Back-pressure: while this many batches wait for the bus, stop reading the socket, so a fast
@@ -63,10 +70,13 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
     let waiting = 0;
     const maxWaiting = 4;
     const flush = () => {
-      if (batch.length === 0) return;
+      if (series.length === 0) return;
       if (!principal) return;
-      const { admitted: points, keys, refused } = admitPoints(batch, principal, options.cardinality);
-      batch = [];
+      const batch = { series, ts, values };
+      const { admitted, keys, refused } = admitColumns(batch, principal, options.cardinality);
+      series = [];
+      ts = [];
+      values = [];
       for (const r of refused) {
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: r.reason });
         socket.write(`put: ${r.error}\n`);
@@ -76,11 +86,12 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
       // Published at once, not after the previous batch is durable: the bus appends batches in the
       // order they are published (the next group commit takes them all), and a connection that
       // waited for each one before the next was paused for most of its time.
+      const count = admitted.series.length;
       const published = ingest
-        .publish(points, 'telnet', keys)
+        .publishColumns(admitted, 'telnet', keys)
         .catch((e) => {
-          logger.error('telnet batch could not be published', { err: e, points: points.length });
-          socket.write(`put: unable to store ${points.length} data points: ${(e as Error).message}\n`);
+          logger.error('telnet batch could not be published', { err: e, points: count });
+          socket.write(`put: unable to store ${count} data points: ${(e as Error).message}\n`);
         })
         .finally(() => {
           waiting--;
@@ -93,8 +104,8 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: 'forbidden' });
         socket.write("put: not authenticated: send 'auth <token>' (a token with the ingest scope) first\n");
       } else if (r.kind === 'put') {
-        batch.push(r.point);
-        if (batch.length >= batchSize) flush();
+        sink(r.point, r.point.ts, r.point.value);
+        if (series.length >= batchSize) flush();
       } else if (r.kind === 'error') {
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: r.reason });
         socket.write(r.reply);
@@ -121,7 +132,8 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
       const b = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
       let from = 0;
       for (let nl = b.indexOf(0x0a); nl >= 0; nl = b.indexOf(0x0a, from)) {
-        handle(decodeLine(b, from, nl));
+        handle(principal ? decodeLine(b, from, nl, sink) : decodeLine(b, from, nl));
+        if (series.length >= batchSize) flush();
         from = nl + 1;
       }
       rest = from < b.length ? b.subarray(from) : undefined;

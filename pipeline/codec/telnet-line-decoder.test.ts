@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseTelnetLine } from './opentsdb-put.ts';
-import { createTelnetLineDecoder } from './telnet-line-decoder.ts';
+import type { KnownSeries } from './series-memory.ts';
+import { createTelnetLineDecoder, TAKEN } from './telnet-line-decoder.ts';
 
 const decodeText = (decode: ReturnType<typeof createTelnetLineDecoder>, line: string) => {
   const b = Buffer.from(`xx${line}yy`);
@@ -24,6 +25,32 @@ describe('createTelnetLineDecoder', () => {
     const b = decodeText(decode, lines(4)[7]!);
     expect(a.kind === 'put' && b.kind === 'put' && a.point.tags === b.point.tags).toBe(true);
     expect(a.kind === 'put' && Object.isFrozen(a.point.tags)).toBe(true);
+  });
+
+  it('hands the points of known series to a sink, as their series object, and answers the rest', () => {
+    const decode = createTelnetLineDecoder();
+    const taken: [KnownSeries, number, number][] = [];
+    const sink = (s: KnownSeries, ts: number, value: number) => taken.push([s, ts, value]);
+    const line = (ts: number, value: string, app = 'a') => {
+      const b = Buffer.from(`put m.cpu ${ts} ${value} app=${app} project=shop`);
+      return decode(b, 0, b.length, sink);
+    };
+    // A new series is parsed as text (and remembered): its point comes back as a put.
+    expect(line(1_700_000_000, '1.5')).toEqual(
+      parseTelnetLine('put m.cpu 1700000000 1.5 app=a project=shop'),
+    );
+    expect(taken).toEqual([]);
+    expect(line(1_700_000_010, '2')).toBe(TAKEN);
+    expect(line(1_700_000_020, '-3.25')).toBe(TAKEN);
+    expect(taken.map(([, ts, v]) => [ts, v])).toEqual([
+      [1_700_000_010_000, 2],
+      [1_700_000_020_000, -3.25],
+    ]);
+    expect(taken[0]![0]).toBe(taken[1]![0]);
+    expect(taken[0]![0]).toMatchObject({ metric: 'm.cpu', tags: { app: 'a', project: 'shop' } });
+    // A bad value of a known series still gets its error.
+    expect(line(1_700_000_030, 'x')).toMatchObject({ kind: 'error', reason: 'value' });
+    expect(taken).toHaveLength(2);
   });
 
   it('answers tricky lines as parseTelnetLine does, with a tag limit, seen once or twice', () => {

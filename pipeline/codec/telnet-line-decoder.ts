@@ -8,10 +8,19 @@
 import { LIMITS, type Tags } from '../../core/model.ts';
 import { decimalAt } from './decimal.ts';
 import { isAsciiSpace, parseTelnetLine, type TelnetResult, toEpochMs } from './opentsdb-put.ts';
-import { SeriesMemory } from './series-memory.ts';
+import { type KnownSeries, SeriesMemory } from './series-memory.ts';
 
-/** Decodes the line b[start, end) (without its line feed). */
-export type TelnetLineDecoder = (b: Buffer, start: number, end: number) => TelnetResult;
+/**
+ * Decodes the line b[start, end) (without its line feed). Given `sink`, a `put` of a remembered
+ * series goes there instead, with no object made for it, and the answer is `TAKEN`.
+ */
+export type TelnetLineDecoder = (b: Buffer, start: number, end: number, sink?: PointSink) => TelnetResult;
+
+/** Takes a decoded point of a remembered series (its `KnownSeries`, shared by all its points). */
+export type PointSink = (series: KnownSeries, ts: number, value: number) => void;
+
+/** The answer when a point went to the sink. */
+export const TAKEN: TelnetResult = Object.freeze({ kind: 'empty' });
 
 const MINUS = 0x2d;
 const DOT = 0x2e;
@@ -32,7 +41,7 @@ export function createTelnetLineDecoder(
   /** Start and end of the metric, timestamp and value words of the line being decoded. */
   const at = new Int32Array(6);
 
-  return (b, start, end) => {
+  return (b, start, end, sink) => {
     let i = start;
     while (i < end && isAsciiSpace(b[i]!)) i++;
     let fast = b[i] === P && b[i + 1] === U && b[i + 2] === T && i + 3 < end && isAsciiSpace(b[i + 3]!);
@@ -60,7 +69,10 @@ export function createTelnetLineDecoder(
         const value = valueAt(b, at[4]!, at[5]!);
         if (ts !== undefined && value !== undefined) {
           memory.follow(series);
-          return { kind: 'put', point: { metric: series.metric, tags: series.tags as Tags, ts, value } };
+          if (sink === undefined)
+            return { kind: 'put', point: { metric: series.metric, tags: series.tags as Tags, ts, value } };
+          sink(series, ts, value);
+          return TAKEN;
         }
         return parseText(b.toString('utf8', start, end));
       }
