@@ -107,6 +107,20 @@ describe('createLivePush', () => {
     push.close();
   });
 
+  it('keeps no points while nobody subscribed', async () => {
+    const push = start();
+    const socket = await h.client();
+    h.feed([point('host.cpu.usage', 1)]);
+    await subscribe(socket);
+    const received = nextPoints(socket);
+    h.clock.advance(2000);
+    h.feed([point('host.cpu.usage', 2)]);
+    h.clock.advance(2000);
+    // The first interval had nothing to send: its point came while nobody watched.
+    expect(await received).toEqual([point('host.cpu.usage', 2)]);
+    push.close();
+  });
+
   it('sends only to sockets that subscribed, and stops after unsubscribe', async () => {
     const push = start();
     const watcher = await h.client();

@@ -93,6 +93,8 @@ export function createLivePush(options: LivePushOptions): LivePush {
   io.sockets.on('connection', attach);
 
   const unsubscribe = options.subscribe((batch) => {
+    // Only points somebody watches are kept: with nobody in the room, nothing is looked at.
+    if ((io.sockets.adapter.rooms.get(LIVE_ROOM)?.size ?? 0) === 0) return;
     for (let i = 0; i < batch.series.length; i++)
       if (match(batch.series[i]!)) pending.push(livePointAt(batch, i));
     if (pending.length > maxPending) pending = pending.slice(pending.length - maxPending);
