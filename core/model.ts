@@ -35,6 +35,9 @@ export type SeriesMemo = PointSeries & {
   ref: number;
 };
 
+/** A series object of a batch: a `SeriesMemo`, or one without the slots (a `MetricPoint`, say). */
+export type MaybeMemo = PointSeries & Partial<Omit<SeriesMemo, keyof PointSeries>>;
+
 /**
  * Points as columns: point `i` is of series `series[i]`, at `ts[i]` (epoch ms) with `values[i]`.
  * A batch of known series allocates no object a point (`pipeline/codec/point-columns.ts`). An

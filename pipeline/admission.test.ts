@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OPEN_PRINCIPAL, type Principal } from '../core/auth.ts';
-import { seriesKey } from '../core/model.ts';
-import { type AdmittableSeries, admitColumns } from './admission.ts';
+import { type MaybeMemo, seriesKey } from '../core/model.ts';
+import { admitColumns } from './admission.ts';
 import { createCardinalityLimiter } from './limits.ts';
 
 const shopOnly: Principal = {
@@ -12,7 +12,7 @@ const shopOnly: Principal = {
   projects: new Map([['shop', 'editor']]),
 };
 
-const series = (project: string, app: string): AdmittableSeries => ({
+const series = (project: string, app: string): MaybeMemo => ({
   metric: 'container.cpu.usage',
   tags: Object.freeze({ project, app }),
   admittedKey: undefined,

@@ -1,6 +1,6 @@
 /** Which decoded points a caller may write: its projects only, within each project's series limit. */
 import { canWriteProject, type Principal } from '../core/auth.ts';
-import type { MetricPoint, PointColumns, PointSeries, SeriesMemo } from '../core/model.ts';
+import type { MaybeMemo, MetricPoint, PointColumns } from '../core/model.ts';
 import { columnsOf } from './codec/point-columns.ts';
 import type { CardinalityLimiter } from './limits.ts';
 
@@ -21,17 +21,13 @@ export function admitPoints(
 }
 
 /**
- * A series object of a batch of columns. One with an `admittedKey` property (a `SeriesMemo`)
- * keeps its key there once admitted: the cardinality limiter never forgets a series.
- */
-export type AdmittableSeries = PointSeries & Partial<Pick<SeriesMemo, 'admittedKey'>>;
-
-/**
- * `admitPoints` for a batch of columns whose series objects remember their verdict: a point of a
- * series admitted before costs a project check. `admitted` is `columns` itself when every point is.
+ * `admitPoints` for a batch of columns whose series objects remember their verdict: a series with
+ * memo slots keeps its key in `admittedKey` once admitted (the cardinality limiter never forgets a
+ * series), so its next point costs a project check. `admitted` is `columns` itself when every
+ * point is.
  */
 export function admitColumns(
-  columns: PointColumns & { readonly series: readonly AdmittableSeries[] },
+  columns: PointColumns & { readonly series: readonly MaybeMemo[] },
   principal: Principal,
   cardinality: CardinalityLimiter,
 ): { admitted: PointColumns; keys: string[]; refused: Refused[] } {

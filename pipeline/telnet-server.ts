@@ -6,7 +6,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Principal } from '../core/auth.ts';
 import type { Logger } from '../core/logger.ts';
 import type { HubInstruments } from '../core/metrics.ts';
-import { type AdmittableSeries, admitColumns } from './admission.ts';
+import type { MaybeMemo } from '../core/model.ts';
+import { admitColumns } from './admission.ts';
 import type { TelnetResult } from './codec/opentsdb-put.ts';
 import { createTelnetLineDecoder } from './codec/telnet-line-decoder.ts';
 import type { Ingest } from './ingest.ts';
@@ -55,10 +56,10 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
     /** The bytes after the last line feed, waiting for the rest of their line. */
     let rest: Buffer | undefined;
     /** The points read and not yet published, as columns. */
-    let series: AdmittableSeries[] = [];
+    let series: MaybeMemo[] = [];
     let ts: number[] = [];
     let values: number[] = [];
-    const sink = (s: AdmittableSeries, t: number, v: number) => {
+    const sink = (s: MaybeMemo, t: number, v: number) => {
       series.push(s);
       ts.push(t);
       values.push(v);

@@ -21,8 +21,7 @@
  * bytes; the same series written with other spacing or key order is another entry, found valid
  * once more.
  */
-import { LIMITS, type MetricPoint, type PointColumns } from '../../core/model.ts';
-import type { AdmittableSeries } from '../admission.ts';
+import { LIMITS, type MaybeMemo, type MetricPoint, type PointColumns } from '../../core/model.ts';
 import { decimalAt } from './decimal.ts';
 import { decodePutPoint, type PutError, type RejectReason, reasonOf, toEpochMs } from './opentsdb-put.ts';
 import { type KnownSeries, SeriesMemory } from './series-memory.ts';
@@ -33,7 +32,7 @@ import { type KnownSeries, SeriesMemory } from './series-memory.ts';
  * series object.
  */
 export type PutColumnsDecoded = {
-  columns: PointColumns & { readonly series: readonly AdmittableSeries[] };
+  columns: PointColumns & { readonly series: readonly MaybeMemo[] };
   errors: PutError[];
   reasons: RejectReason[];
 };
@@ -155,7 +154,7 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
   const memory = new SeriesMemory(maxSeries);
 
   return (b) => {
-    const series: AdmittableSeries[] = [];
+    const series: MaybeMemo[] = [];
     const tsColumn: number[] = [];
     const values: number[] = [];
     const errors: PutError[] = [];

@@ -20,7 +20,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { HubError } from '../../core/errors.ts';
-import type { MetricPoint, PointColumns, PointSeries, SeriesMemo, Tags } from '../../core/model.ts';
+import type { MaybeMemo, MetricPoint, PointColumns, Tags } from '../../core/model.ts';
 import { parseSeriesKey, readKeys, type SeriesRef, textPieces } from './points-codec.ts';
 
 export const REF_RECORD_VERSION = 3;
@@ -68,12 +68,11 @@ export class RefRecordWriter {
     const mark = this.epochMark;
     for (let i = 0; i < n; i++) {
       const key = keys[i]!;
-      const s = columns.series[i] as PointSeries & Partial<Pick<SeriesMemo, 'refsOf' | 'ref'>>;
-      let ref = s.refsOf === mark ? s.ref : this.refOf(key, s);
+      const s = columns.series[i] as MaybeMemo;
+      let ref = s.refsOf === mark ? s.ref : this.refs.get(key);
       if (ref === undefined) {
         ref = this.refs.size;
         this.refs.set(key, ref);
-        this.remember(s, ref);
         if (ref >= this.confirmed.length) this.grow();
         // Marked so that another point of the series in this record does not define it again.
         this.confirmed[ref] = 2;
@@ -85,6 +84,10 @@ export class RefRecordWriter {
         definedKeys.push(key);
       }
       refs[i] = ref;
+      if (s.refsOf !== mark && 'refsOf' in s) {
+        s.refsOf = mark;
+        s.ref = ref;
+      }
     }
     // Back to unconfirmed until the record is durable.
     for (const ref of defined) this.confirmed[ref] = 0;
@@ -93,22 +96,6 @@ export class RefRecordWriter {
       epoch: this.epoch,
       defined,
     };
-  }
-
-  /** The series' ref in this epoch, if it has one, kept in its memo slots. */
-  private refOf(
-    key: string,
-    s: PointSeries & Partial<Pick<SeriesMemo, 'refsOf' | 'ref'>>,
-  ): number | undefined {
-    const ref = this.refs.get(key);
-    if (ref !== undefined) this.remember(s, ref);
-    return ref;
-  }
-
-  private remember(s: PointSeries & Partial<Pick<SeriesMemo, 'refsOf' | 'ref'>>, ref: number): void {
-    if (!('refsOf' in s)) return;
-    s.refsOf = this.epochMark;
-    s.ref = ref;
   }
 
   /** The record is durable: its refs need no key from now on (in the same epoch). */

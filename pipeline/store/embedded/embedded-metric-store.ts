@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../../core/clock.ts';
 import type { Logger } from '../../../core/logger.ts';
-import type { MetricPoint, PointColumns, PointSeries, SeriesMemo } from '../../../core/model.ts';
+import type { MaybeMemo, MetricPoint, PointColumns } from '../../../core/model.ts';
 import type { MetricStore, ProjectScope, WriteCheckpoint } from '../../../core/ports.ts';
 import type { MetricQuery, RawSeries, SeriesResult, SubQuery } from '../../../core/query.ts';
 import { columnsOf } from '../../codec/point-columns.ts';
@@ -166,7 +166,7 @@ export async function createEmbeddedMetricStore(
       const sealing = new Map<number, number>();
       const candidates: Candidate[] = [];
       for (let i = 0; i < n; i++) {
-        const s = series[i] as PointSeries & Partial<Pick<SeriesMemo, 'storeOf' | 'storeId'>>;
+        const s = series[i] as MaybeMemo;
         let sid: number;
         if (s.storeOf === index) sid = s.storeId!;
         else {
