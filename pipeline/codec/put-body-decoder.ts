@@ -9,6 +9,12 @@
  * parsed alone with `JSON.parse` and goes through `decodePutPoint`, so its point or error is
  * exactly the one the whole-body path gives.
  *
+ * A client also writes each point of a series as it wrote the last one: the same keys in the same
+ * order and spacing, only the timestamp and value differ. So each remembered series also keeps the
+ * bytes of its last point around those two numbers (its `PointLayout`), and a point of the series
+ * the decoder expects next is first tried against them: equal bytes, two numbers, and the point is
+ * read with no scanning of keys. Any difference, and the point is scanned as above.
+ *
  * The good points come as columns (`PointColumns`): a point of a remembered series is its
  * `KnownSeries`, its timestamp and its value, with no object made for it.
  *
@@ -24,7 +30,7 @@
 import { LIMITS, type MaybeMemo, type MetricPoint, type PointColumns } from '../../core/model.ts';
 import { decimalAt } from './decimal.ts';
 import { decodePutPoint, type PutError, type RejectReason, reasonOf, toEpochMs } from './opentsdb-put.ts';
-import { type KnownSeries, SeriesMemory } from './series-memory.ts';
+import { type KnownSeries, type PointLayout, SeriesMemory, sameBytes } from './series-memory.ts';
 
 /**
  * A body's good points as columns, and its errors. The points of a remembered series share its
@@ -132,7 +138,7 @@ function skipNumber(b: Uint8Array, i: number): number {
 function skipScalar(b: Uint8Array, i: number): number {
   const c = b[i];
   if (c === QUOTE) return skipString(b, i);
-  if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) return skipNumber(b, i);
+  if (isNumberStart(c)) return skipNumber(b, i);
   for (const word of WORDS) if (isToken(b, i, i + word.length, word)) return i + word.length;
   throw NOT_FOLLOWED;
 }
@@ -148,6 +154,38 @@ function skipFlatObject(b: Uint8Array, i: number): number {
     if (b[i] === CLOSE_BRACE) return i + 1;
     i = skipSpace(b, expect(b, i, COMMA));
   }
+}
+
+/** Whether b[at, at + length) is bytes[from, from + length): short runs in a loop, long ones natively. */
+function equalAt(b: Buffer, at: number, bytes: Buffer, from: number, length: number): boolean {
+  if (length < 32) return sameBytes(b, at, bytes, from, length);
+  return at + length <= b.length && b.compare(bytes, from, from + length, at, at + length) === 0;
+}
+
+function isNumberStart(c: number | undefined): boolean {
+  return c === MINUS || (c !== undefined && c >= ZERO && c <= NINE);
+}
+
+/** The layout of the point b[start, end), whose timestamp and value are where given. */
+function layoutOf(
+  b: Buffer,
+  start: number,
+  end: number,
+  tsStart: number,
+  tsEnd: number,
+  vStart: number,
+  vEnd: number,
+): PointLayout {
+  const tsFirst = tsStart < vStart;
+  const [aStart, aEnd, bStart, bEnd] = tsFirst
+    ? [tsStart, tsEnd, vStart, vEnd]
+    : [vStart, vEnd, tsStart, tsEnd];
+  return {
+    bytes: Buffer.concat([b.subarray(start, aStart), b.subarray(aEnd, bStart), b.subarray(bEnd, end)]),
+    head: aStart - start,
+    middle: bStart - aEnd,
+    tsFirst,
+  };
 }
 
 export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries = 200_000): PutBodyDecoder {
@@ -181,6 +219,12 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
 
     /** The data point object at `i`; returns the position after it. */
     const element = (i: number): number => {
+      const predicted = memory.predicted();
+      // Most points are written as the last point of their series was: only the numbers differ.
+      if (predicted?.layout !== undefined) {
+        const end = inLayout(i, predicted, predicted.layout);
+        if (end >= 0) return end;
+      }
       const start = i;
       let mStart = -1;
       let mEnd = -1;
@@ -192,7 +236,6 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
       let vEnd = -1;
       // Set by anything the fast path does not take: the point is parsed alone.
       let alone = false;
-      const predicted = memory.predicted();
       /** The series whose `tags` bytes were found at tStart, if the prediction held. */
       let tagsOf: KnownSeries | undefined;
       i = skipSpace(b, expect(b, i, OPEN_BRACE));
@@ -250,18 +293,61 @@ export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries
           : memory.find(b, mStart, mEnd, tStart, tEnd, predicted !== undefined);
       if (known === undefined) {
         const p = decodeAlone(start, i);
-        if (p) memory.follow(memory.remember(b, mStart, mEnd, tStart, tEnd, p.metric, p.tags));
+        if (p) {
+          const remembered = memory.remember(b, mStart, mEnd, tStart, tEnd, p.metric, p.tags);
+          remembered.layout = layoutOf(b, start, i, tsStart, tsEnd, vStart, vEnd);
+          memory.follow(remembered);
+        }
         return i;
       }
       memory.follow(known);
+      if (known.layout === undefined || known === predicted)
+        known.layout = layoutOf(b, start, i, tsStart, tsEnd, vStart, vEnd);
+      take(known, start, i, tsStart, tsEnd, vStart, vEnd);
+      return i;
+    };
+
+    /** The point b[start, end) of a remembered series, its timestamp and value where given. */
+    const take = (
+      known: KnownSeries,
+      start: number,
+      end: number,
+      tsStart: number,
+      tsEnd: number,
+      vStart: number,
+      vEnd: number,
+    ): void => {
       const value = decimalAt(b, vStart, vEnd);
       const ts = Number.isFinite(value) ? toEpochMs(decimalAt(b, tsStart, tsEnd)) : undefined;
       if (ts !== undefined && Number.isInteger(ts) && ts >= LIMITS.minTs && ts <= LIMITS.maxTs) {
         series.push(known);
         tsColumn.push(ts);
         values.push(value);
-      } else decodeAlone(start, i);
-      return i;
+      } else decodeAlone(start, end);
+    };
+
+    /**
+     * The point at `start` if its bytes are those of `known`'s layout with two numbers in it: the
+     * position after it, once it is taken. -1 (nothing taken) if they are not.
+     */
+    const inLayout = (start: number, known: KnownSeries, layout: PointLayout): number => {
+      const { bytes, head, middle } = layout;
+      if (!equalAt(b, start, bytes, 0, head)) return -1;
+      const aStart = start + head;
+      if (!isNumberStart(b[aStart])) return -1;
+      // A number the general path would not follow either (it reads the same bytes to here).
+      const aEnd = skipNumber(b, aStart);
+      if (!equalAt(b, aEnd, bytes, head, middle)) return -1;
+      const bStart = aEnd + middle;
+      if (!isNumberStart(b[bStart])) return -1;
+      const bEnd = skipNumber(b, bStart);
+      const rest = head + middle;
+      const end = bEnd + bytes.length - rest;
+      if (!equalAt(b, bEnd, bytes, rest, bytes.length - rest)) return -1;
+      memory.follow(known);
+      if (layout.tsFirst) take(known, start, end, aStart, aEnd, bStart, bEnd);
+      else take(known, start, end, bStart, bEnd, aStart, aEnd);
+      return end;
     };
 
     try {

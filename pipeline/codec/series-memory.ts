@@ -21,6 +21,20 @@ export type KnownSeries = SeriesMemo & {
   next: KnownSeries | undefined;
   /** The series of the point that came after one of this series last time. */
   follower: KnownSeries | undefined;
+  /** How its decoder last saw a whole point of it written, if the decoder keeps that. */
+  layout: PointLayout | undefined;
+};
+
+/**
+ * A point's bytes apart from its timestamp and value: `bytes` is what comes before the first of
+ * the two numbers (`head` bytes), between them (`middle` bytes) and after the second, one after
+ * the other. `tsFirst` says which number comes first.
+ */
+export type PointLayout = {
+  readonly bytes: Buffer;
+  readonly head: number;
+  readonly middle: number;
+  readonly tsFirst: boolean;
 };
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -30,7 +44,14 @@ export function hashBytes(b: Uint8Array, start: number, end: number, h: number =
   return h;
 }
 
-function sameBytes(b: Uint8Array, start: number, raw: Uint8Array, from: number, length: number): boolean {
+/** Whether b[start, start + length) is raw[from, from + length). */
+export function sameBytes(
+  b: Uint8Array,
+  start: number,
+  raw: Uint8Array,
+  from: number,
+  length: number,
+): boolean {
   for (let j = 0; j < length; j++) if (raw[from + j] !== b[start + j]) return false;
   return true;
 }
@@ -116,6 +137,7 @@ export class SeriesMemory {
       tags: Object.freeze({ ...tags }),
       next: this.byHash.get(h),
       follower: undefined,
+      layout: undefined,
       admittedKey: undefined,
       storeOf: undefined,
       storeId: -1,
