@@ -62,14 +62,18 @@ class ByteWriter {
       x = Math.floor(x / 2 ** 24);
       width -= 24;
     }
-    this.acc += x * 2 ** this.nbits;
-    this.nbits += width;
+    // Fewer than 8 bits wait, and x is below 2^24: the sum is below 2^32, so 32-bit operators
+    // (much cheaper than % and / on doubles) are exact on it.
+    let acc = this.acc + x * (1 << this.nbits);
+    let nbits = this.nbits + width;
     this.ensure(4);
-    while (this.nbits >= 8) {
-      this.buf[this.len++] = this.acc % 256;
-      this.acc = Math.floor(this.acc / 256);
-      this.nbits -= 8;
+    while (nbits >= 8) {
+      this.buf[this.len++] = acc & 255;
+      acc >>>= 8;
+      nbits -= 8;
     }
+    this.acc = acc;
+    this.nbits = nbits;
   }
 
   /** Ends a run of bits on a byte boundary. */
@@ -151,7 +155,19 @@ function widthOf(xs: ArrayLike<number>): number {
   return w;
 }
 
+/** Of two non-negative integers. */
 function gcd(a: number, b: number): number {
+  if (a < 2 ** 31 && b < 2 ** 31) {
+    // Int32 remainders: % on doubles is a call into the runtime.
+    let x = a | 0;
+    let y = b | 0;
+    while (y !== 0) {
+      const t = x % y;
+      x = y;
+      y = t;
+    }
+    return x;
+  }
   while (b !== 0) {
     const t = a % b;
     a = b;
@@ -190,7 +206,8 @@ function differences(
     const d = order === 1 ? d1 : d1 - (ints[i - 1]! - ints[i - 2]!);
     if (Math.abs(d) >= LIMIT) return undefined;
     out[i - order] = d;
-    g = gcd(g, Math.abs(d));
+    // Once 1, the divisor stays 1.
+    if (g !== 1) g = gcd(g, Math.abs(d));
   }
   const divisor = g === 0 ? 1 : g;
   for (let i = 0; i < out.length; i++) out[i] = zigzag(out[i]! / divisor);
