@@ -30,7 +30,7 @@
 import { LIMITS, type MaybeMemo, type MetricPoint, type PointColumns } from '../../core/model.ts';
 import { decimalAt } from './decimal.ts';
 import { decodePutPoint, type PutError, type RejectReason, reasonOf, toEpochMs } from './opentsdb-put.ts';
-import { type KnownSeries, type PointLayout, SeriesMemory, sameBytes } from './series-memory.ts';
+import { equalAt, type KnownSeries, layoutOf, type PointLayout, SeriesMemory } from './series-memory.ts';
 
 /**
  * A body's good points as columns, and its errors. The points of a remembered series share its
@@ -156,36 +156,8 @@ function skipFlatObject(b: Uint8Array, i: number): number {
   }
 }
 
-/** Whether b[at, at + length) is bytes[from, from + length): short runs in a loop, long ones natively. */
-function equalAt(b: Buffer, at: number, bytes: Buffer, from: number, length: number): boolean {
-  if (length < 32) return sameBytes(b, at, bytes, from, length);
-  return at + length <= b.length && b.compare(bytes, from, from + length, at, at + length) === 0;
-}
-
 function isNumberStart(c: number | undefined): boolean {
   return c === MINUS || (c !== undefined && c >= ZERO && c <= NINE);
-}
-
-/** The layout of the point b[start, end), whose timestamp and value are where given. */
-function layoutOf(
-  b: Buffer,
-  start: number,
-  end: number,
-  tsStart: number,
-  tsEnd: number,
-  vStart: number,
-  vEnd: number,
-): PointLayout {
-  const tsFirst = tsStart < vStart;
-  const [aStart, aEnd, bStart, bEnd] = tsFirst
-    ? [tsStart, tsEnd, vStart, vEnd]
-    : [vStart, vEnd, tsStart, tsEnd];
-  return {
-    bytes: Buffer.concat([b.subarray(start, aStart), b.subarray(aEnd, bStart), b.subarray(bEnd, end)]),
-    head: aStart - start,
-    middle: bStart - aEnd,
-    tsFirst,
-  };
 }
 
 export function createPutBodyDecoder(maxTags: number = LIMITS.maxTags, maxSeries = 200_000): PutBodyDecoder {

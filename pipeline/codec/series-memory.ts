@@ -56,6 +56,34 @@ export function sameBytes(
   return true;
 }
 
+/** Whether b[at, at + length) is bytes[from, from + length): short runs in a loop, long ones natively. */
+export function equalAt(b: Buffer, at: number, bytes: Buffer, from: number, length: number): boolean {
+  if (length < 32) return sameBytes(b, at, bytes, from, length);
+  return at + length <= b.length && b.compare(bytes, from, from + length, at, at + length) === 0;
+}
+
+/** The layout of the point b[start, end), whose timestamp and value are where given. */
+export function layoutOf(
+  b: Buffer,
+  start: number,
+  end: number,
+  tsStart: number,
+  tsEnd: number,
+  vStart: number,
+  vEnd: number,
+): PointLayout {
+  const tsFirst = tsStart < vStart;
+  const [aStart, aEnd, bStart, bEnd] = tsFirst
+    ? [tsStart, tsEnd, vStart, vEnd]
+    : [vStart, vEnd, tsStart, tsEnd];
+  return {
+    bytes: Buffer.concat([b.subarray(start, aStart), b.subarray(aEnd, bStart), b.subarray(bEnd, end)]),
+    head: aStart - start,
+    middle: bStart - aEnd,
+    tsFirst,
+  };
+}
+
 export class SeriesMemory {
   private readonly byHash = new Map<number, KnownSeries>();
   private count = 0;

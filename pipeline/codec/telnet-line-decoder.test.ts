@@ -153,4 +153,39 @@ describe('createTelnetLineDecoder', () => {
       { seed: 11, numRuns: 1500 },
     );
   });
+
+  it('gives parseTelnetLine’s answer when a series’ lines change how they are written (property)', () => {
+    // Series alike but for a few bytes, their lines in one of a few spacings, with any timestamp
+    // and value words: the decoder's guess of the next series is often right, and the way it
+    // last saw that series written often wrong.
+    const series = [
+      ['cpu', 'app=a host=h1'],
+      ['cpu', 'app=a host=h2'],
+      ['mem', 'app=a host=h1'],
+    ] as const;
+    const point = fc.record({
+      s: fc.nat({ max: series.length - 1 }),
+      lead: fc.constantFrom('', ' '),
+      sep: fc.constantFrom(' ', '  ', '\t'),
+      ts: fc.constantFrom('1700000000', '1700000000123', '17000000001234', '1700000000x', '-1', '1.5'),
+      value: fc.constantFrom('1', '-1.5', '0.25', '12', '1e3', 'abc', '1 2', '-', '1.'),
+      trail: fc.constantFrom('', '\r', ' '),
+    });
+    const render = (p: typeof point extends fc.Arbitrary<infer T> ? T : never) => {
+      const [metric, tags] = series[p.s]!;
+      return `${p.lead}put ${metric} ${p.ts}${p.sep}${p.value} ${tags}${p.trail}`;
+    };
+    fc.assert(
+      fc.property(fc.array(point, { minLength: 1, maxLength: 40 }), (points) => {
+        const decode = createTelnetLineDecoder();
+        for (const [n, p] of points.entries()) {
+          const text = render(p);
+          expect(decodeText(decode, text), `line ${n}: ${JSON.stringify(text)}`).toEqual(
+            parseTelnetLine(text),
+          );
+        }
+      }),
+      { seed: 20261128, numRuns: 1000 },
+    );
+  });
 });

@@ -4,11 +4,16 @@
  * found valid before only has its timestamp and value read. Every other line (a new series,
  * another command, a bad field, a byte beyond ASCII) is decoded as text by `parseTelnetLine`, so
  * its answer is exactly the one the text path gives.
+ *
+ * A client also writes each line of a series as it wrote the last one, but for the timestamp and
+ * value words. Each remembered series keeps the bytes of its last line around those two words (its
+ * `PointLayout`), and a line of the series the decoder expects next is first tried against them:
+ * equal bytes, and only the two words are read.
  */
 import { LIMITS, type Tags } from '../../core/model.ts';
 import { decimalAt } from './decimal.ts';
 import { isAsciiSpace, parseTelnetLine, type TelnetResult, toEpochMs } from './opentsdb-put.ts';
-import { type KnownSeries, SeriesMemory } from './series-memory.ts';
+import { equalAt, type KnownSeries, layoutOf, type PointLayout, SeriesMemory } from './series-memory.ts';
 
 /**
  * Decodes the line b[start, end) (without its line feed). Given `sink`, a `put` of a remembered
@@ -41,7 +46,64 @@ export function createTelnetLineDecoder(
   /** Start and end of the metric, timestamp and value words of the line being decoded. */
   const at = new Int32Array(6);
 
+  /**
+   * The line b[start, end) if its bytes are those of `known`'s layout with a timestamp and a value
+   * word in it: its answer. Undefined if they are not.
+   */
+  const inLayout = (
+    b: Buffer,
+    start: number,
+    end: number,
+    known: KnownSeries,
+    layout: PointLayout,
+    sink: PointSink | undefined,
+  ): TelnetResult | undefined => {
+    const { bytes, head, middle } = layout;
+    const rest = head + middle;
+    if (!equalAt(b, start, bytes, 0, head)) return undefined;
+    // The timestamp's digits, then the separator the layout has (whitespace: the word ends there).
+    const tsStart = start + head;
+    let i = tsStart;
+    while (i < end && b[i]! >= ZERO && b[i]! <= NINE) i++;
+    const tsEnd = i;
+    if (tsEnd === tsStart || !equalAt(b, tsEnd, bytes, head, middle)) return undefined;
+    // The value word, up to the tags as the layout has them, which end the line. (Bytes there that
+    // are no value, a space among them, go to the text path, as the value word of a line would.)
+    const vStart = tsEnd + middle;
+    const vEnd = end - (bytes.length - rest);
+    if (vEnd <= vStart || !equalAt(b, vEnd, bytes, rest, bytes.length - rest)) return undefined;
+    return taken(b, start, end, known, tsStart, tsEnd, vStart, vEnd, sink);
+  };
+
+  /** The answer to a `put` line of a remembered series, its timestamp and value words where given. */
+  const taken = (
+    b: Buffer,
+    start: number,
+    end: number,
+    series: KnownSeries,
+    tsStart: number,
+    tsEnd: number,
+    vStart: number,
+    vEnd: number,
+    sink: PointSink | undefined,
+  ): TelnetResult => {
+    const ts = timestampAt(b, tsStart, tsEnd);
+    const value = valueAt(b, vStart, vEnd);
+    if (ts === undefined || value === undefined) return parseText(b.toString('utf8', start, end));
+    memory.follow(series);
+    if (sink === undefined)
+      return { kind: 'put', point: { metric: series.metric, tags: series.tags as Tags, ts, value } };
+    sink(series, ts, value);
+    return TAKEN;
+  };
+
   return (b, start, end, sink) => {
+    const predicted = memory.predicted();
+    // Most lines are written as the last line of their series was: only the two numbers differ.
+    if (predicted?.layout !== undefined) {
+      const answer = inLayout(b, start, end, predicted, predicted.layout, sink);
+      if (answer !== undefined) return answer;
+    }
     let i = start;
     while (i < end && isAsciiSpace(b[i]!)) i++;
     let fast = b[i] === P && b[i + 1] === U && b[i + 2] === T && i + 3 < end && isAsciiSpace(b[i + 3]!);
@@ -65,23 +127,25 @@ export function createTelnetLineDecoder(
     if (fast) {
       const series = memory.find(b, at[0]!, at[1]!, tagsStart, tagsEnd);
       if (series !== undefined) {
-        const ts = timestampAt(b, at[2]!, at[3]!);
-        const value = valueAt(b, at[4]!, at[5]!);
-        if (ts !== undefined && value !== undefined) {
-          memory.follow(series);
-          if (sink === undefined)
-            return { kind: 'put', point: { metric: series.metric, tags: series.tags as Tags, ts, value } };
-          sink(series, ts, value);
-          return TAKEN;
-        }
-        return parseText(b.toString('utf8', start, end));
+        if (series.layout === undefined || series === predicted)
+          series.layout = layoutOf(b, start, end, at[2]!, at[3]!, at[4]!, at[5]!);
+        return taken(b, start, end, series, at[2]!, at[3]!, at[4]!, at[5]!, sink);
       }
     }
     const result = parseText(b.toString('utf8', start, end));
-    if (fast && result.kind === 'put' && isAscii(b, at[0]!, at[1]!) && isAscii(b, tagsStart, tagsEnd))
-      memory.follow(
-        memory.remember(b, at[0]!, at[1]!, tagsStart, tagsEnd, result.point.metric, result.point.tags),
+    if (fast && result.kind === 'put' && isAscii(b, at[0]!, at[1]!) && isAscii(b, tagsStart, tagsEnd)) {
+      const remembered = memory.remember(
+        b,
+        at[0]!,
+        at[1]!,
+        tagsStart,
+        tagsEnd,
+        result.point.metric,
+        result.point.tags,
       );
+      remembered.layout = layoutOf(b, start, end, at[2]!, at[3]!, at[4]!, at[5]!);
+      memory.follow(remembered);
+    }
     return result;
   };
 }
