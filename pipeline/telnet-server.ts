@@ -128,16 +128,31 @@ export function createTelnetServer(options: TelnetServerOptions): TelnetServer {
         else socket.write(`unknown command: ${r.command}.  Try \`help'.\n`);
       }
     };
+    const decodeAt = (b: Buffer, from: number, nl: number) => {
+      handle(principal ? decodeLine(b, from, nl, sink) : decodeLine(b, from, nl));
+      if (series.length >= batchSize) flush();
+    };
     // Lines are cut from the bytes, so a character split between two chunks stays whole.
     socket.on('data', (chunk: Buffer) => {
-      const b = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
       let from = 0;
-      for (let nl = b.indexOf(0x0a); nl >= 0; nl = b.indexOf(0x0a, from)) {
-        handle(principal ? decodeLine(b, from, nl, sink) : decodeLine(b, from, nl));
-        if (series.length >= batchSize) flush();
+      if (rest !== undefined) {
+        // The line the last chunk began is joined with its end alone, not with the whole chunk.
+        const nl = chunk.indexOf(0x0a);
+        if (nl >= 0) {
+          const line = Buffer.concat([rest, chunk.subarray(0, nl)]);
+          rest = undefined;
+          decodeAt(line, 0, line.length);
+          from = nl + 1;
+        } else {
+          rest = Buffer.concat([rest, chunk]);
+          from = chunk.length;
+        }
+      }
+      for (let nl = chunk.indexOf(0x0a, from); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+        decodeAt(chunk, from, nl);
         from = nl + 1;
       }
-      rest = from < b.length ? b.subarray(from) : undefined;
+      if (from < chunk.length) rest = chunk.subarray(from);
       if (rest !== undefined && rest.length > maxLine) {
         socket.write(`put: illegal argument: line longer than ${maxLine} bytes\n`);
         instruments.pointsRejected.inc({ protocol: 'telnet', reason: 'format' });

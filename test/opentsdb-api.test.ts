@@ -386,17 +386,19 @@ describe('telnet put', () => {
     });
   });
 
-  it('keeps a character whole when its bytes arrive in two TCP chunks, and answers bad lines', async () => {
+  it('keeps a line whole across three TCP chunks, a character split between two, and answers bad lines', async () => {
     const socket = connect(hub.telnetPort, '127.0.0.1');
     await once(socket, 'connect');
     socket.setNoDelay(true);
     const replies: string[] = [];
     socket.on('data', (d: Buffer) => replies.push(d.toString()));
     const line = Buffer.from(`put test.telnet ${T0} 7 ville=Genève\nput test.telnet ${T0} x ville=Genève\n`);
-    const cut = line.indexOf(Buffer.from('è')) + 1;
-    socket.write(line.subarray(0, cut));
-    await new Promise((r) => setTimeout(r, 50));
-    socket.write(line.subarray(cut));
+    // The first line in three pieces, the last cut inside the two bytes of its `è`.
+    const cuts = [0, 9, line.indexOf(Buffer.from('è')) + 1, line.length];
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      socket.write(line.subarray(cuts[i], cuts[i + 1]));
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await eventually(async () => expect(replies.join('')).toBe('put: invalid value: x\n'));
     socket.end();
     await eventually(async () => {
