@@ -36,6 +36,21 @@ describe('PublishedPoints', () => {
     expect(published.take(bytes(4))).toEqual(pts(4));
   });
 
+  it('keeps at most so many points, dropping the oldest records', () => {
+    const published = new PublishedPoints(64, 8, 5);
+    const many = (n: number): MetricPoint[] => Array.from({ length: n }, (_, i) => ({ ...pts(i)[0]! }));
+    const records = [many(2), many(2), many(2)];
+    for (const [i, r] of records.entries()) published.add(bytes(i), r);
+    // 6 points: the first record went.
+    expect(published.size).toBe(2);
+    expect(published.take(bytes(0))).toBeUndefined();
+    expect(published.take(bytes(1))).toBe(records[1]);
+    // Taking one gave its points back: a record of 2 more fits beside the one left.
+    published.add(bytes(3), many(2));
+    expect(published.size).toBe(2);
+    expect(published.take(bytes(2))).toBe(records[2]);
+  });
+
   it('looks only so far ahead', () => {
     const published = new PublishedPoints(64, 2);
     for (const n of [1, 2, 3]) published.add(bytes(n), pts(n));

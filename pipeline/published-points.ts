@@ -5,25 +5,34 @@
  * A record read back is matched by its bytes, not by its offset: equal bytes decode to equal
  * points, so a match is always right, whatever order the bus appended concurrent publishes in and
  * whichever process published a record (on Kafka another hub's records simply do not match).
- * Entries older than a match are dropped; at most `max` are kept, the oldest going first.
+ * Entries older than a match are dropped; at most `max` records and `maxPoints` points are kept, the
+ * oldest going first.
  */
 import type { MetricPoint, PointColumns } from '../core/model.ts';
 
 /** What a record holds: its points, or the same as columns (`/api/put`, through `publishColumns`). */
 export type PublishedBatch = readonly MetricPoint[] | PointColumns;
 
-type Entry = { readonly bytes: Uint8Array; readonly points: PublishedBatch };
+type Entry = { readonly bytes: Uint8Array; readonly points: PublishedBatch; readonly count: number };
+
+const countOf = (batch: PublishedBatch): number =>
+  Array.isArray(batch) ? batch.length : (batch as PointColumns).series.length;
 
 export class PublishedPoints {
   private entries: Entry[] = [];
+  private points = 0;
 
   /**
    * @param max records kept (a consumer further behind decodes as usual)
    * @param lookahead how many of the oldest entries a record read back is compared with
+   * @param maxPoints points kept in all. A consumer storing a batch of many small records (telnet's
+   *   are a TCP chunk's lines, about 220) falls that many records behind: 64 records kept were too
+   *   few, and the records it then decoded cost their points a series lookup each in the store.
    */
   constructor(
-    private readonly max = 64,
+    private readonly max = 1024,
     private readonly lookahead = 8,
+    private readonly maxPoints = 262_144,
   ) {}
 
   get size(): number {
@@ -31,13 +40,22 @@ export class PublishedPoints {
   }
 
   add(bytes: Uint8Array, points: PublishedBatch): void {
-    if (this.entries.length >= this.max) this.entries.shift();
-    this.entries.push({ bytes, points });
+    const count = countOf(points);
+    while (
+      this.entries.length > 0 &&
+      (this.entries.length >= this.max || this.points + count > this.maxPoints)
+    )
+      this.points -= this.entries.shift()!.count;
+    this.entries.push({ bytes, points, count });
+    this.points += count;
   }
 
   /** Forgets a record whose publishing failed. */
   forget(bytes: Uint8Array): void {
-    this.entries = this.entries.filter((e) => e.bytes !== bytes);
+    this.entries = this.entries.filter((e) => {
+      if (e.bytes === bytes) this.points -= e.count;
+      return e.bytes !== bytes;
+    });
   }
 
   /** The points of a record read back, if this process published these bytes lately. */
@@ -46,7 +64,7 @@ export class PublishedPoints {
     for (let i = 0; i < n; i++) {
       const e = this.entries[i]!;
       if (e.bytes === value || (e.bytes.length === value.length && Buffer.compare(e.bytes, value) === 0)) {
-        this.entries.splice(0, i + 1);
+        for (const dropped of this.entries.splice(0, i + 1)) this.points -= dropped.count;
         return e.points;
       }
     }
