@@ -23,11 +23,11 @@ export class PublishedPoints {
   private points = 0;
 
   /**
-   * @param max records kept (a consumer further behind decodes as usual)
+   * @param max records kept (a consumer further behind decodes as usual). Telnet's records are
+   *   small (a TCP chunk's lines, about 220 points) and the consumer stores up to tens of thousands
+   *   of points at once, so it can be a hundred records and more behind the publishers.
    * @param lookahead how many of the oldest entries a record read back is compared with
-   * @param maxPoints points kept in all. A consumer storing a batch of many small records (telnet's
-   *   are a TCP chunk's lines, about 220) falls that many records behind: 64 records kept were too
-   *   few, and the records it then decoded cost their points a series lookup each in the store.
+   * @param maxPoints points kept in all, which bounds the memory (about 24 bytes a point)
    */
   constructor(
     private readonly max = 1024,

@@ -44,14 +44,7 @@ export function hashBytes(b: Uint8Array, start: number, end: number, h: number =
   return h;
 }
 
-/** Whether b[start, start + length) is raw[from, from + length). */
-export function sameBytes(
-  b: Uint8Array,
-  start: number,
-  raw: Uint8Array,
-  from: number,
-  length: number,
-): boolean {
+function sameBytes(b: Uint8Array, start: number, raw: Uint8Array, from: number, length: number): boolean {
   for (let j = 0; j < length; j++) if (raw[from + j] !== b[start + j]) return false;
   return true;
 }
