@@ -155,7 +155,7 @@ function widthOf(xs: ArrayLike<number>): number {
   return w;
 }
 
-/** Of two non-negative integers. */
+/** The greatest common divisor of two non-negative integers (0 with 0 gives 0). */
 function gcd(a: number, b: number): number {
   if (a < 2 ** 31 && b < 2 ** 31) {
     // Int32 remainders: % on doubles is a call into the runtime.
