@@ -13,7 +13,7 @@
  * Phases run interleaved (hub put, VM put, hub telnet, VM telnet), each after waiting for the
  * machine's other processes to go quiet (it is shared).
  *
- * Options: --hours N (default 4), --only hub|vm, --skip-telnet, --skip-query, --seed N,
+ * Options: --hours N (default 4), --only hub|vm, --skip-put, --skip-telnet, --skip-query, --seed N,
  * --query-runs N (default 20), --query-warmup N (untimed queries first, default 20),
  * --profile-hub DIR (run the hub under `node --cpu-prof` and print its top self-time functions),
  * --hub-dir DIR (the checkout to run the hub from), --quiet-wait S, --runs N (repeat, report
@@ -39,6 +39,7 @@ import {
   QUIET_CORES,
   QUIET_WAIT_S,
   RUNS,
+  SKIP_PUT,
   SKIP_QUERY,
   SKIP_TELNET,
   SYSTEMS,
@@ -150,7 +151,7 @@ async function runAll(): Promise<Results[]> {
     const results: Results = {};
     runs.push(results);
     for (const s of SYSTEMS) results[s] = { errors: [] };
-    for (const s of SYSTEMS) await putPhase(s, results[s]!);
+    if (!SKIP_PUT) for (const s of SYSTEMS) await putPhase(s, results[s]!);
     if (!SKIP_TELNET) for (const s of SYSTEMS) await telnetPhase(s, results[s]!);
   }
   return runs;

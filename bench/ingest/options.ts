@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
   options: {
     hours: { type: 'string', default: '4' },
     only: { type: 'string' },
+    'skip-put': { type: 'boolean', default: false },
     'skip-telnet': { type: 'boolean', default: false },
     'skip-query': { type: 'boolean', default: false },
     seed: { type: 'string', default: '42' },
@@ -41,11 +42,12 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   process.stdout.write(
-    'usage: npm run bench:ingest -- [--hours N] [--only hub|vm] [--skip-telnet] [--skip-query]\n' +
+    'usage: npm run bench:ingest -- [--hours N] [--only hub|vm] [--skip-put] [--skip-telnet] [--skip-query]\n' +
       '                              [--seed N] [--query-runs N] [--query-warmup N] [--profile-hub DIR]\n' +
       '                              [--hub-dir DIR] [--quiet-wait S] [--runs N]\n' +
       '  --quiet-wait S: before each phase wait up to S s (default 90) for other processes to go quiet\n' +
       '  --runs N: repeat every phase N times (interleaved) and report the median of each figure\n' +
+      '  --skip-put: no /api/put phase, hence no disk or query figures (telnet alone, e.g. to compare two checkouts)\n' +
       '  --hub-dir DIR: run the hub from another checkout (default: this one), e.g. a `git archive` of HEAD\n',
   );
   process.exit(0);
@@ -61,7 +63,9 @@ if (!(QUERY_WARMUP >= 0)) fail(`--query-warmup must be 0 or more, not ${args['qu
 if (args.only !== undefined && args.only !== 'hub' && args.only !== 'vm')
   fail(`--only must be hub or vm, not ${args.only}`);
 export const SYSTEMS: SystemName[] = args.only ? [args.only as SystemName] : ['hub', 'vm'];
+export const SKIP_PUT = args['skip-put'];
 export const SKIP_TELNET = args['skip-telnet'];
+if (SKIP_PUT && SKIP_TELNET) fail('--skip-put and --skip-telnet together leave nothing to run');
 export const SKIP_QUERY = args['skip-query'];
 export const PROFILE_DIR = args['profile-hub'];
 export const HUB_DIR = args['hub-dir'] ?? ROOT;
