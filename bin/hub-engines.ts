@@ -3,7 +3,7 @@
  * OpenTSDB (and VictoriaMetrics) for running several hubs at scale.
  */
 import { join } from 'node:path';
-import type { Clock } from '../core/clock.ts';
+import { type Clock, systemClock } from '../core/clock.ts';
 import type { HubConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { MetricPoint } from '../core/model.ts';
@@ -13,6 +13,7 @@ import { createKafkaBus } from '../pipeline/bus/kafka/kafka-bus.ts';
 import { encodePoints } from '../pipeline/codec/points-codec.ts';
 import { METRICS_TOPIC, type RecordEncoding } from '../pipeline/ingest.ts';
 import { createEmbeddedMetricStore } from '../pipeline/store/embedded/embedded-metric-store.ts';
+import { createThreadedMetricStore } from '../pipeline/store/embedded/store-thread.ts';
 import { parseTelnetAddress } from '../pipeline/store/opentsdb/codec.ts';
 import { createOpenTsdbMetricStore } from '../pipeline/store/opentsdb/opentsdb-metric-store.ts';
 
@@ -112,16 +113,18 @@ async function openMetricStore(
       clock,
     });
   }
-  return createEmbeddedMetricStore({
+  const options = {
     dataDir: join(config.dataDir, 'metrics'),
-    clock,
-    logger: storeLogger,
     hotWindowMs: config.store.hotWindow,
     rawRetentionMs: config.store.rawRetention,
     rollup1mRetentionMs: config.store.rollup1mRetention,
     rollup1hRetentionMs: config.store.rollup1hRetention,
     maintenanceIntervalMs: config.store.maintenanceInterval,
-  });
+  };
+  // A thread has its own clock: the store goes to one only when the hub runs on the system's.
+  if (config.store.thread && clock === systemClock)
+    return createThreadedMetricStore({ ...options, logger: storeLogger });
+  return createEmbeddedMetricStore({ ...options, clock, logger: storeLogger });
 }
 
 /** A point the store refused goes to the dead-letter topic (where the bus has one) with the reason. */

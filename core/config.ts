@@ -63,6 +63,12 @@ export const configSchema = z
         rollup1mRetention: duration.default(90 * 86_400_000),
         rollup1hRetention: duration.default(730 * 86_400_000),
         maintenanceInterval: duration.default(60_000),
+        /**
+         * The embedded store runs on a thread of its own, so storing points does not hold up the
+         * requests (off: on the main thread). A hub given a clock other than the system's (tests)
+         * keeps it on the main thread, since the thread has its own clock.
+         */
+        thread: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
