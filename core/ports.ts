@@ -129,6 +129,11 @@ export type MetricStore = {
   durableUpTo?(stream: string): number;
   /** Evaluates an OpenTSDB-style query over the series in scope. */
   query(query: MetricQuery, scope?: ProjectScope): Promise<SeriesResult[]>;
+  /**
+   * `query`'s answer as OpenTSDB's JSON (`toOpenTsdbJson`), UTF-8, for a store that writes it
+   * off the main thread (the embedded store on its own thread). Absent: the caller writes it.
+   */
+  queryJson?(query: MetricQuery, scope?: ProjectScope): Promise<Uint8Array>;
   /** Names for auto-completion: metrics, tag keys or tag values starting with `prefix`, of the series in scope. */
   suggest(
     type: 'metrics' | 'tagk' | 'tagv',

@@ -155,8 +155,11 @@ export function createOpenTsdbRouter(options: OpenTsdbApiOptions): Router {
   });
 
   const answerQuery = async (res: Response, query: MetricQuery) => {
-    const results = await store.query(query, scopeOf(principalOf(res)));
-    res.type('json').send(toOpenTsdbJson(results, query));
+    const scope = scopeOf(principalOf(res));
+    if (store.queryJson) {
+      const bytes = await store.queryJson(query, scope);
+      res.type('json').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } else res.type('json').send(toOpenTsdbJson(await store.query(query, scope), query));
   };
   router.post('/api/query', read, raw, async (req, res) =>
     answerQuery(res, parseQueryBody(parseJson(req), clock.now())),

@@ -27,7 +27,7 @@ export type StoreRequest = { id: number } & (
       checkpoint: WriteCheckpoint | undefined;
     }
   | { op: 'checkpoint'; stream: string }
-  | { op: 'query'; query: MetricQuery; scope: ProjectScope | undefined }
+  | { op: 'query' | 'queryJson'; query: MetricQuery; scope: ProjectScope | undefined }
   | {
       op: 'suggest';
       type: 'metrics' | 'tagk' | 'tagv';

@@ -7,6 +7,7 @@ import { createMemoryLogger, silentLogger } from '../../../core/logger.ts';
 import type { MetricPoint, SeriesMemo } from '../../../core/model.ts';
 import type { MetricQuery, SubQuery } from '../../../core/query.ts';
 import { tempDir } from '../../../test/harness.ts';
+import { toOpenTsdbJson } from '../../query/response.ts';
 import { createEmbeddedMetricStore, type EmbeddedMetricStore } from './embedded-metric-store.ts';
 import { createThreadedMetricStore } from './store-thread.ts';
 
@@ -111,6 +112,10 @@ describe('the metric store on a thread of its own', () => {
     const expected = await local.query(query);
     expect(expected.some((r) => r.dps.some(([, v]) => v === null))).toBe(true);
     expect(await threaded.query(query)).toEqual(expected);
+    // The JSON the thread writes is the one the API writes from the answer.
+    const json = new TextDecoder().decode(await threaded.queryJson!(query));
+    expect(json).toBe(toOpenTsdbJson(expected, query));
+    expect(JSON.parse(json)).toHaveLength(expected.length);
     expect(await threaded.query(query, { projects: ['nobody'] })).toEqual(
       await local.query(query, { projects: ['nobody'] }),
     );

@@ -143,6 +143,7 @@ export async function createThreadedMetricStore(
     checkpoint: (stream) => call<number>({ op: 'checkpoint', stream }),
     durableUpTo: (stream) => durable.get(stream) ?? -1,
     query: async (query, scope) => unpackResults(await call<PackedResults>({ op: 'query', query, scope })),
+    queryJson: (query, scope) => call<Uint8Array>({ op: 'queryJson', query, scope }),
     suggest: (type, prefix, max, scope) => call<string[]>({ op: 'suggest', type, prefix, max, scope }),
     lookup: (metric, tags, limit, scope) =>
       call<LookupResult[]>({ op: 'lookup', metric, tags, limit, scope }),

@@ -8,6 +8,7 @@ import { systemClock } from '../../../core/clock.ts';
 import { HubError } from '../../../core/errors.ts';
 import type { Logger, LogLevel } from '../../../core/logger.ts';
 import type { MaybeMemo } from '../../../core/model.ts';
+import { toOpenTsdbJson } from '../../query/response.ts';
 import { createEmbeddedMetricStore, type EmbeddedMetricStore } from './embedded-metric-store.ts';
 import {
   type PackedResults,
@@ -72,6 +73,9 @@ async function answer(store: EmbeddedMetricStore, r: StoreRequest): Promise<unkn
       return store.checkpoint(r.stream);
     case 'query':
       return packResults(await store.query(r.query, r.scope));
+    case 'queryJson':
+      // Bytes of their own (a Buffer may share a pool), to be moved, not copied.
+      return new TextEncoder().encode(toOpenTsdbJson(await store.query(r.query, r.scope), r.query));
     case 'suggest':
       return store.suggest(r.type, r.prefix, r.max, r.scope);
     case 'lookup':
@@ -87,6 +91,7 @@ async function answer(store: EmbeddedMetricStore, r: StoreRequest): Promise<unkn
 
 /** The buffers of an answer, moved to the main thread instead of copied. */
 function transferOf(value: unknown): ArrayBuffer[] {
+  if (value instanceof Uint8Array) return [value.buffer as ArrayBuffer];
   if (typeof value !== 'object' || value === null || !('ts' in value)) return [];
   const p = value as PackedResults;
   return [p.ts.buffer, p.values.buffer, ...(p.nulls ? [p.nulls.buffer] : [])] as ArrayBuffer[];
